@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
 
-from ttpmap.kb import KnowledgeBase, load_kb  # noqa: E402
-from ttpmap.models import Analysis  # noqa: E402
-from ttpmap.pipeline import Options, analyze, analyze_many  # noqa: E402
+_EXPORTS = {
+    "Analysis": "ttpmap.models",
+    "KnowledgeBase": "ttpmap.kb",
+    "load_kb": "ttpmap.kb",
+    "Options": "ttpmap.pipeline",
+    "analyze": "ttpmap.pipeline",
+    "analyze_many": "ttpmap.pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public API lazily so `import ttpmap.kb` and the CLI start fast."""
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'ttpmap' has no attribute {name!r}")
+
 
 __all__ = ["Analysis", "KnowledgeBase", "Options", "__version__", "analyze", "analyze_many", "load_kb"]

@@ -29,7 +29,7 @@ kb_app = typer.Typer(help="Inspect and update the ATT&CK knowledge base.", no_ar
 app.add_typer(kb_app, name="kb")
 
 out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 AttackOpt = Annotated[
     str | None,

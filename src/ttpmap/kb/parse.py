@@ -43,6 +43,12 @@ def _domain_ok(obj: dict[str, Any], domain_key: str) -> bool:
     return not domains or domain_key in domains
 
 
+def _channel(log_source: dict[str, Any]) -> str:
+    # ATT&CK v18 writes a missing channel as null or as the string "None"
+    channel = str(log_source.get("channel") or "")
+    return "" if channel == "None" else channel
+
+
 def _name_pattern(names: list[str]) -> re.Pattern[str] | None:
     usable = sorted({n for n in names if len(n) >= 3}, key=len, reverse=True)
     if not usable:
@@ -65,7 +71,11 @@ def _mask_names(
 
 def build_kb(bundle: dict[str, Any], *, domain: str, source: str, sha256: str, version: str) -> KnowledgeBase:
     """Index a bundle's objects for one ATT&CK domain."""
-    if not isinstance(bundle, dict) or bundle.get("type") != "bundle" or not isinstance(bundle.get("objects"), list):
+    if (
+        not isinstance(bundle, dict)
+        or bundle.get("type") != "bundle"
+        or not isinstance(bundle.get("objects"), list)
+    ):
         raise KnowledgeBaseError("not a STIX bundle (no 'objects' list)", source=source)
     domain_key = _DOMAIN_KEYS[domain]
     objects: list[dict[str, Any]] = [o for o in bundle["objects"] if isinstance(o, dict) and "type" in o]
@@ -82,25 +92,40 @@ def build_kb(bundle: dict[str, Any], *, domain: str, source: str, sha256: str, v
             slug = re.sub(r"[^a-z0-9]+", "-", o.get("name", "").lower()).strip("-")
             stix_to_attack[o["id"]] = f"{ds_id}:{slug}"
 
-    spec_version = str(bundle.get("spec_version") or next((o.get("spec_version") for o in objects), "") or "2.1")
-    for o in objects:
-        if o["type"] == "x-mitre-collection" and o.get("x_mitre_version") and version in ("", "unknown"):
-            version = str(o["x_mitre_version"])
+    spec_version = str(
+        bundle.get("spec_version") or next((o.get("spec_version") for o in objects), "") or "2.1"
+    )
+    # the bundle's own collection object (attack-stix-data, STIX 2.1) beats a guess from the file name
+    collection = next(
+        (o for o in objects if o["type"] == "x-mitre-collection" and o.get("x_mitre_version")), None
+    )
+    if collection is not None:
+        version = str(collection["x_mitre_version"])
 
     # tactics in matrix order
     tactics: list[Tactic] = []
     tactic_objs = {o["id"]: o for o in objects if o["type"] == "x-mitre-tactic" and not _inactive(o)}
     matrix = next(
-        (o for o in objects if o["type"] == "x-mitre-matrix" and _domain_ok(o, domain_key) and not _inactive(o)),
+        (
+            o
+            for o in objects
+            if o["type"] == "x-mitre-matrix" and _domain_ok(o, domain_key) and not _inactive(o)
+        ),
         None,
     )
     order = [r for r in (matrix or {}).get("tactic_refs", []) if r in tactic_objs] or sorted(
-        (k for k, o in tactic_objs.items() if _domain_ok(o, domain_key)), key=lambda k: stix_to_attack.get(k, "")
+        (k for k, o in tactic_objs.items() if _domain_ok(o, domain_key)),
+        key=lambda k: stix_to_attack.get(k, ""),
     )
     for ref in order:
         o = tactic_objs[ref]
         tactics.append(
-            Tactic(stix_to_attack.get(ref, ""), o["name"], o.get("x_mitre_shortname", ""), plain(o.get("description", "")))
+            Tactic(
+                stix_to_attack.get(ref, ""),
+                o["name"],
+                o.get("x_mitre_shortname", ""),
+                plain(o.get("description", "")),
+            )
         )
 
     techniques: dict[str, Technique] = {}
@@ -148,7 +173,9 @@ def build_kb(bundle: dict[str, Any], *, domain: str, source: str, sha256: str, v
             source_names[aid] = [o["name"], *aliases]
         elif t in ("malware", "tool"):
             aliases = tuple(a for a in o.get("x_mitre_aliases", ()) if a != o["name"])
-            software[aid] = Software(aid, o["name"], t, aliases, tuple(o.get("x_mitre_platforms", ())), desc, url)
+            software[aid] = Software(
+                aid, o["name"], t, aliases, tuple(o.get("x_mitre_platforms", ())), desc, url
+            )
             source_names[aid] = [o["name"], *aliases]
         elif t == "campaign":
             aliases = tuple(a for a in o.get("aliases", ()) if a != o["name"])
@@ -168,7 +195,7 @@ def build_kb(bundle: dict[str, Any], *, domain: str, source: str, sha256: str, v
         elif t == "x-mitre-data-component":
             ds = data_sources.get(o.get("x_mitre_data_source_ref", ""), "")
             logs = tuple(
-                f"{ls.get('name', '')}: {ls.get('channel', '')}".strip(": ")
+                f"{ls.get('name') or ''}: {_channel(ls)}".strip(": ")
                 for ls in o.get("x_mitre_log_sources", ())
             )
             components[aid] = DataComponent(aid, o["name"], ds, desc, logs)
@@ -220,7 +247,13 @@ def build_kb(bundle: dict[str, Any], *, domain: str, source: str, sha256: str, v
                             detects.append(Link(dc, d_id, plain(analytic.get("description", ""))))
     # one detects link per (component, technique)
     seen: set[tuple[str, str]] = set()
-    detects = [d for d in detects if (d.source_id, d.target_id) not in seen and not seen.add((d.source_id, d.target_id))]
+    detects = [
+        d
+        for d in detects
+        if (d.source_id, d.target_id) not in seen and not seen.add((d.source_id, d.target_id))
+    ]
+    # a revoked technique ID may also name a deprecated old-style mitigation: the replacement wins
+    deprecated -= set(revoked)
     for cid, gids in attributed.items():
         c = campaigns[cid]
         campaigns[cid] = Campaign(

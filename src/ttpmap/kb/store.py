@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ttpmap.kb.model import (
@@ -22,6 +23,42 @@ from ttpmap.kb.model import (
 KBObject = Tactic | Technique | Group | Software | Campaign | Mitigation | DataComponent
 
 _ID_RE = re.compile(r"^(TA\d{4}|T\d{4}(?:\.\d{3})?|G\d{4}|S\d{4}|M\d{4}|C\d{4}|DC\d{4})$", re.IGNORECASE)
+
+
+# The index cache pickles records as plain tuples: unpickling 20,000 frozen dataclasses one by one
+# through their generic __setstate__ is several times slower than rebuilding them from rows.
+_RECORD_TABLES: dict[str, type] = {
+    "techniques": Technique,
+    "groups": Group,
+    "software": Software,
+    "campaigns": Campaign,
+    "mitigations": Mitigation,
+    "data_components": DataComponent,
+}
+_RECORD_LISTS: dict[str, type] = {
+    "tactics": Tactic,
+    "procedures": Procedure,
+    "mitigates": Link,
+    "detects": Link,
+}
+
+
+def _rows(cls: type, records: Iterable[object]) -> list[tuple]:
+    names = cls.__slots__
+    return [tuple([getattr(r, n) for n in names]) for r in records]
+
+
+def _records(cls: type, rows: Iterable[tuple]) -> list:
+    # slot descriptors set fields without going through the frozen dataclass's __setattr__
+    setters = [getattr(cls, n).__set__ for n in cls.__slots__]
+    new = object.__new__
+    out = []
+    for row in rows:
+        obj = new(cls)
+        for setter, value in zip(setters, row, strict=True):
+            setter(obj, value)
+        out.append(obj)
+    return out
 
 
 def _norm(attack_id: str) -> str:
@@ -55,12 +92,19 @@ class KnowledgeBase:
         self._build_indexes()
 
     def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        for key in [k for k in state if k.startswith("_")]:
-            del state[key]
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        for key, cls in _RECORD_TABLES.items():
+            state[key] = (list(state[key]), _rows(cls, state[key].values()))
+        for key, cls in _RECORD_LISTS.items():
+            state[key] = _rows(cls, state[key])
         return state
 
     def __setstate__(self, state: dict) -> None:
+        for key, cls in _RECORD_TABLES.items():
+            ids, rows = state[key]
+            state[key] = dict(zip(ids, _records(cls, rows), strict=True))
+        for key, cls in _RECORD_LISTS.items():
+            state[key] = _records(cls, state[key])
         self.__dict__.update(state)
         self._build_indexes()
 
