@@ -23,3 +23,17 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory):
 def kb(session_cache) -> KnowledgeBase:
     """The embedded ATT&CK v15.0 Enterprise knowledge base, loaded once per session."""
     return load_kb()
+
+
+@pytest.fixture(scope="session")
+def analysis_apt():
+    """Hand-built Analysis of examples/apt-exchange-intrusion.md, for defend/ and publish/ tests.
+
+    Read-only: tests that change it work on ``analysis_apt.model_copy(deep=True)``.
+    """
+    from pathlib import Path
+
+    from ttpmap.models import Analysis
+
+    path = Path(__file__).parent / "fixtures" / "analysis_apt.json"
+    return Analysis.model_validate_json(path.read_text(encoding="utf-8"))

@@ -33,7 +33,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 AttackOpt = Annotated[
     str | None,
-    typer.Option("--attack", help="ATT&CK bundle path or URL (.json/.json.gz; default: TTPMAP_ATTACK or v15.0)."),
+    typer.Option(
+        "--attack", help="ATT&CK bundle path or URL (.json/.json.gz; default: TTPMAP_ATTACK or v15.0)."
+    ),
 ]
 DomainOpt = Annotated[str, typer.Option("--domain", help="ATT&CK domain: enterprise, mobile or ics.")]
 FORMATS = ("table", "json", "markdown")
@@ -48,7 +50,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
 ) -> None:
     """ttpmap: threat report → ATT&CK techniques, IOCs, attribution, mitigations, advisories (offline)."""
 
@@ -94,18 +98,31 @@ def _stem(source: str, used: set[str]) -> str:
 
 @app.command()
 def analyze(
-    paths: Annotated[list[str], typer.Argument(help="Report files or folders (PDF, HTML, MD, TXT, DOCX, STIX); - for stdin.")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Report files or folders (PDF, HTML, MD, TXT, DOCX, STIX); - for stdin."),
+    ],
     fmt: Annotated[str, typer.Option("--format", "-f", help="Output: table, json or markdown.")] = "table",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write one JSON per input (and exports) here.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write one JSON per input (and exports) here.")
+    ] = None,
     export: Annotated[
         str | None,
         typer.Option("--export", "-e", help="With -o: all, or a comma list of " + ", ".join(EXPORTS) + "."),
     ] = None,
-    threshold: Annotated[float | None, typer.Option(help="Minimum technique score (0-1); lower = more recall.")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Minimum technique score (0-1); lower = more recall.")
+    ] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="Report at most K techniques.")] = None,
-    all_scores: Annotated[bool, typer.Option("--all-scores", help="Add below-threshold candidates to JSON.")] = False,
-    no_model: Annotated[bool, typer.Option("--no-model", help="Skip the technique model (explicit IDs only).")] = False,
-    model_name: Annotated[str | None, typer.Option("--model", help="Name or path of a model from `ttpmap train`.")] = None,
+    all_scores: Annotated[
+        bool, typer.Option("--all-scores", help="Add below-threshold candidates to JSON.")
+    ] = False,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="Skip the technique model (explicit IDs only).")
+    ] = False,
+    model_name: Annotated[
+        str | None, typer.Option("--model", help="Name or path of a model from `ttpmap train`.")
+    ] = None,
     attack: AttackOpt = None,
     domain: DomainOpt = "enterprise",
 ) -> None:
@@ -160,7 +177,9 @@ def analyze(
         raise typer.Exit(codes[0] if len(sources) == 1 and codes else 1)
 
 
-def _write_exports(result: Any, kb: Any, exports: list[str], output: Path, stem: str, failures: list[str]) -> None:
+def _write_exports(
+    result: Any, kb: Any, exports: list[str], output: Path, stem: str, failures: list[str]
+) -> None:
     from ttpmap.errors import ExportError
     from ttpmap.publish import export as do_export
 
@@ -169,6 +188,8 @@ def _write_exports(result: Any, kb: Any, exports: list[str], output: Path, stem:
         for path in written:
             err.print(f"  wrote {path}")
     except ExportError as exc:
+        for path in getattr(exc, "written", ()):
+            err.print(f"  wrote {path}")
         failures.append(str(exc))
         err.print(f"[red]error:[/red] {escape(str(exc))}")
 
@@ -177,9 +198,9 @@ def _render(result: Any, kb: Any, fmt: str) -> None:
     if fmt == "json":
         sys.stdout.write(result.to_json() + "\n")
     elif fmt == "markdown":
-        from ttpmap.publish.advisory import render_markdown
+        from ttpmap.publish.advisory import render
 
-        sys.stdout.write(render_markdown(result, kb))
+        sys.stdout.write(render(result, kb, "markdown"))
     else:
         render_summary(result)
 
@@ -205,7 +226,9 @@ def render_summary(a: Any) -> None:
         for tech in a.techniques:
             ev = tech.evidence[0].text if tech.evidence else ""
             ev = ev if len(ev) <= 160 else ev[:157] + "…"
-            t.add_row(tech.id, escape(tech.name), escape(", ".join(tech.tactics)), f"{tech.score:.2f}", escape(ev))
+            t.add_row(
+                tech.id, escape(tech.name), escape(", ".join(tech.tactics)), f"{tech.score:.2f}", escape(ev)
+            )
         out.print(t)
     else:
         out.print("[yellow]No techniques found.[/yellow]")
@@ -237,7 +260,11 @@ def render_summary(a: Any) -> None:
         for g in a.attribution:
             why = str(g.explanation.get("summary", "")) if isinstance(g.explanation, dict) else ""
             t.add_row(
-                escape(f"{g.name} ({g.id})"), f"{g.score:.2f}", g.confidence, "yes" if g.named_in_text else "", escape(why)
+                escape(f"{g.name} ({g.id})"),
+                f"{g.score:.2f}",
+                g.confidence,
+                "yes" if g.named_in_text else "",
+                escape(why),
             )
         out.print(t)
     elif a.techniques:
@@ -289,29 +316,43 @@ def _findings_from_flags(kb: Any, techniques: list[str], software: list[str], cv
         if rid is None or rid not in kb.techniques:
             raise UsageError(f"unknown or deprecated technique ID {tid!r}")
         t = kb.techniques[rid]
-        techs.append(TechniqueResult(id=t.id, name=t.name, tactics=kb.tactic_names(t), score=1.0, origin="user"))
+        techs.append(
+            TechniqueResult(id=t.id, name=t.name, tactics=kb.tactic_names(t), score=1.0, origin="user")
+        )
     sw_refs = []
     for name in software:
         obj = kb.get(name) if kb.is_attack_id(name) else None
         if obj is None:
             lowered = name.lower()
             obj = next(
-                (s for s in kb.software.values() if lowered in {s.name.lower(), *(x.lower() for x in s.aliases)}),
+                (
+                    s
+                    for s in kb.software.values()
+                    if lowered in {s.name.lower(), *(x.lower() for x in s.aliases)}
+                ),
                 None,
             )
         if obj is None or obj.id not in kb.software:
             raise UsageError(f"unknown software {name!r} (try `ttpmap kb search`)")
         sw_refs.append(EntityRef(id=obj.id, name=obj.name, mention=name))
-    doc = Document(text="", title="explicit evidence", source="command line", sha256="", media_type="flags", sentences=())
+    doc = Document(
+        text="", title="explicit evidence", source="command line", sha256="", media_type="flags", sentences=()
+    )
     ents = Entities(software=sw_refs, cves=[CVERef(id=c.upper()) for c in cves])
     return Findings(document=doc, techniques=techs, entities=ents)
 
 
 @app.command()
 def attribute(
-    report: Annotated[str | None, typer.Argument(help="A report, or an analysis JSON from `analyze`.")] = None,
-    techniques: Annotated[str | None, typer.Option(help="Comma list of technique IDs, e.g. T1190,T1505.003.")] = None,
-    software: Annotated[str | None, typer.Option(help='Comma list of software names or IDs, e.g. "China Chopper".')] = None,
+    report: Annotated[
+        str | None, typer.Argument(help="A report, or an analysis JSON from `analyze`.")
+    ] = None,
+    techniques: Annotated[
+        str | None, typer.Option(help="Comma list of technique IDs, e.g. T1190,T1505.003.")
+    ] = None,
+    software: Annotated[
+        str | None, typer.Option(help='Comma list of software names or IDs, e.g. "China Chopper".')
+    ] = None,
     cve: Annotated[str | None, typer.Option("--cve", help="Comma list of CVE IDs.")] = None,
     top: Annotated[int, typer.Option(help="Number of candidate groups.")] = 5,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
@@ -333,8 +374,12 @@ def attribute(
 
             doc_text = load(report).text if report != "-" else ""
         doc = Document(
-            text=doc_text, title=analysis.document.title, source=analysis.document.source,
-            sha256=analysis.document.sha256, media_type=analysis.document.media_type, sentences=(),
+            text=doc_text,
+            title=analysis.document.title,
+            source=analysis.document.source,
+            sha256=analysis.document.sha256,
+            media_type=analysis.document.media_type,
+            sentences=(),
         )
         findings = Findings(document=doc, techniques=analysis.techniques, entities=analysis.entities)
     elif techniques or software or cve:
@@ -366,10 +411,19 @@ def attribute(
             vals = ex.get(key)
             if vals:
                 parts.append(f"{key.replace('_', ' ')}: " + ", ".join(_label(v) for v in vals[:6]))
-        t.add_row(str(i), escape(f"{g.name} ({g.id})"), f"{g.score:.2f}", g.confidence, escape("\n".join(p for p in parts if p)))
+        t.add_row(
+            str(i),
+            escape(f"{g.name} ({g.id})"),
+            f"{g.score:.2f}",
+            g.confidence,
+            escape("\n".join(p for p in parts if p)),
+        )
     out.print(t)
     if campaigns:
-        out.print("Closest known campaigns: " + ", ".join(escape(f"{c.name} ({c.id}) {c.score:.2f}") for c in campaigns))
+        out.print(
+            "Closest known campaigns: "
+            + ", ".join(escape(f"{c.name} ({c.id}) {c.score:.2f}") for c in campaigns)
+        )
 
 
 def _label(value: Any) -> str:
@@ -381,7 +435,9 @@ def _label(value: Any) -> str:
 
 @app.command()
 def mitigate(
-    items: Annotated[list[str], typer.Argument(help="Technique IDs (T1190 T1505.003 …), a report, or an analysis JSON.")],
+    items: Annotated[
+        list[str], typer.Argument(help="Technique IDs (T1190 T1505.003 …), a report, or an analysis JSON.")
+    ],
     limit: Annotated[int, typer.Option(help="How many mitigations and detections to list.")] = 10,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
     model_name: Annotated[str | None, typer.Option("--model", help="Technique model name or path.")] = None,
@@ -477,7 +533,9 @@ def kb_search(
 
 @kb_app.command("show")
 def kb_show(
-    attack_id: Annotated[str, typer.Argument(help="An ATT&CK ID: T1190, G0065, S0002, M1051, C0049, TA0001…")],
+    attack_id: Annotated[
+        str, typer.Argument(help="An ATT&CK ID: T1190, G0065, S0002, M1051, C0049, TA0001…")
+    ],
     attack: AttackOpt = None,
     domain: DomainOpt = "enterprise",
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
@@ -494,12 +552,20 @@ def kb_show(
         sys.stdout.write(json.dumps(details, indent=2, default=str) + "\n")
         return
     resolved = "" if obj.id == attack_id.upper() else f" (revoked {attack_id.upper()} → {obj.id})"
-    out.print(Panel(escape(details.get("description", "")[:1500]), title=escape(f"{obj.id} {obj.name}{resolved}"), expand=False))
+    out.print(
+        Panel(
+            escape(details.get("description", "")[:1500]),
+            title=escape(f"{obj.id} {obj.name}{resolved}"),
+            expand=False,
+        )
+    )
     for key, value in details.items():
         if key in ("id", "name", "description") or not value:
             continue
         if isinstance(value, list):
-            shown = ", ".join(_label(v) for v in value[:40]) + (f" … (+{len(value) - 40})" if len(value) > 40 else "")
+            shown = ", ".join(_label(v) for v in value[:40]) + (
+                f" … (+{len(value) - 40})" if len(value) > 40 else ""
+            )
             out.print(f"[bold]{key.replace('_', ' ')}[/bold] ({len(value)}): {escape(shown)}")
         else:
             out.print(f"[bold]{key.replace('_', ' ')}[/bold]: {escape(str(value))}")
@@ -507,7 +573,9 @@ def kb_show(
 
 @kb_app.command("update")
 def kb_update(
-    version: Annotated[str | None, typer.Option(help="Release to fetch, e.g. 18.1 (default: newest).")] = None,
+    version: Annotated[
+        str | None, typer.Option(help="Release to fetch, e.g. 18.1 (default: newest).")
+    ] = None,
     domain: DomainOpt = "enterprise",
     reset: Annotated[bool, typer.Option("--reset", help="Go back to the embedded ATT&CK v15.0.")] = False,
 ) -> None:
@@ -528,7 +596,9 @@ def kb_update(
 
 @app.command()
 def train(
-    corpus: Annotated[list[Path], typer.Option("--corpus", "-c", help="Labelled corpus: TRAM2, AnnoCTR or ttpmap JSONL.")],
+    corpus: Annotated[
+        list[Path], typer.Option("--corpus", "-c", help="Labelled corpus: TRAM2, AnnoCTR or ttpmap JSONL.")
+    ],
     name: Annotated[str, typer.Option(help="Name to save the model under.")] = "custom",
     set_default: Annotated[bool, typer.Option("--set-default", help="Use this model by default.")] = False,
     attack: AttackOpt = None,
@@ -552,13 +622,19 @@ def train(
 
 @app.command("eval")
 def evaluate(
-    path: Annotated[Path | None, typer.Argument(help="Dataset file (TRAM2 JSONL, AnnoCTR linking JSONL, ttpmap JSONL).")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="Dataset file (TRAM2 JSONL, AnnoCTR linking JSONL, ttpmap JSONL).")
+    ] = None,
     dataset: Annotated[str, typer.Option(help="tram, annoctr or jsonl.")] = "tram",
     task: Annotated[str, typer.Option(help="techniques or attribution.")] = "techniques",
     folds: Annotated[int, typer.Option(help="Cross-validate by document with K folds (0 = zero-shot).")] = 0,
-    labels: Annotated[Path | None, typer.Option(help="Restrict to the technique IDs listed in this file.")] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="Restrict to the technique IDs listed in this file.")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N documents.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the results JSON here.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the results JSON here.")
+    ] = None,
     attack: AttackOpt = None,
     domain: DomainOpt = "enterprise",
 ) -> None:
@@ -600,7 +676,9 @@ def main() -> None:
             sys.exit(exc.exit_code)
         if os.environ.get("TTPMAP_DEBUG"):
             raise
-        err.print(f"[red]internal error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))[:300]} (TTPMAP_DEBUG=1 for details)")
+        err.print(
+            f"[red]internal error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))[:300]} (TTPMAP_DEBUG=1 for details)"
+        )
         sys.exit(1)
 
 

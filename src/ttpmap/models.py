@@ -159,6 +159,7 @@ class Analysis(_Model):
     mitigations: list[MitigationResult] = Field(default_factory=list)
     detections: list[DetectionResult] = Field(default_factory=list)
     generated_by: str = ""
+    created: str = ""
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -85,6 +85,16 @@ def extract(doc: Document, kb: KnowledgeBase, model: Any | None, options: Option
     )
 
 
+def _now() -> str:
+    """Creation time (UTC); ``SOURCE_DATE_EPOCH`` makes outputs reproducible."""
+    import os
+    from datetime import UTC, datetime
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() else datetime.now(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
 def assemble(findings: Findings, kb: KnowledgeBase, options: Options) -> Analysis:
     """Attribute and defend from the findings and build the Analysis contract."""
     doc = findings.document
@@ -102,6 +112,7 @@ def assemble(findings: Findings, kb: KnowledgeBase, options: Options) -> Analysi
         iocs=findings.iocs,
         entities=findings.entities,
         generated_by=f"ttpmap {__version__}",
+        created=_now(),
     )
     if options.attribution:
         from ttpmap.attribute import rank_campaigns, rank_groups

@@ -1,0 +1,364 @@
+"""Technical advisory (Markdown, HTML, PDF) in the structure of joint cybersecurity advisories."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from ttpmap import __version__
+from ttpmap.kb import KnowledgeBase
+from ttpmap.models import Analysis, GroupCandidate
+from ttpmap.publish.context import (
+    attack_version,
+    best_evidence,
+    by_tactic,
+    created,
+    domain_label,
+    source_label,
+    technique_name,
+    technique_url,
+)
+from ttpmap.publish.figures import data_uri, matrix_svg
+from ttpmap.publish.indicators import display, is_private_ip, kind_of, label
+from ttpmap.publish.markup import defang_text, one_line, truncate
+from ttpmap.publish.render import render_html, render_markdown
+from ttpmap.publish.wording import CONFIDENCE_PHRASE, likelihood
+
+USE_CHARS = 220
+QUOTE_CHARS = 420
+QUOTES_PER_TECHNIQUE = 2
+ADVICE_PER_MITIGATION = 3
+_SAFE_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_TECHNIQUE_ID = re.compile(r"^T\d{4}(?:\.\d{3})?$")
+EXPLANATION_LABELS = {
+    "shared_techniques": "Shared techniques",
+    "distinctive_techniques": "Distinctive techniques",
+    "shared_software": "Shared software",
+    "shared_cves": "Shared vulnerabilities",
+    "victimology": "Victimology",
+    "absent": "Expected but not observed",
+}
+KEY_TACTICS = (
+    "initial-access",
+    "persistence",
+    "credential-access",
+    "lateral-movement",
+    "collection",
+    "exfiltration",
+    "impact",
+)
+
+
+def describe(value: Any, kb: KnowledgeBase | None) -> str:
+    """Readable text for an explanation value: technique IDs get their names, lists are joined."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = value.strip()
+        if _TECHNIQUE_ID.match(value):
+            return f"{technique_name(value, kb)} ({value})"
+        return value
+    if isinstance(value, dict):
+        if "id" in value or "name" in value:
+            name, ident = str(value.get("name", "")), str(value.get("id", ""))
+            if ident and not name:
+                return describe(ident, kb)
+            return f"{name} ({ident})" if name and ident else name or ident
+        return "; ".join(f"{k}: {describe(v, kb)}" for k, v in value.items() if describe(v, kb))
+    if isinstance(value, list | tuple | set):
+        return ", ".join(d for d in (describe(v, kb) for v in value) if d)
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def group_label(candidate: GroupCandidate) -> str:
+    """``Leviathan (APT40, MUDCARP, Kryptonite Panda)``: name with its first aliases."""
+    aliases = [a for a in candidate.aliases if a and a != candidate.name][:3]
+    return f"{candidate.name} ({', '.join(aliases)})" if aliases else candidate.name
+
+
+def assessment(candidate: GroupCandidate) -> str:
+    """One estimative-language sentence for an attribution candidate."""
+    phrase = likelihood(candidate.score)[1]
+    named = " The report itself names this group." if candidate.named_in_text else ""
+    return (
+        f"ttpmap assesses that it is {phrase} that this activity was conducted by {group_label(candidate)} "
+        f"({CONFIDENCE_PHRASE[candidate.confidence]}).{named}"
+    )
+
+
+def _percent(value: float) -> str:
+    return f"{round(value * 100)}%"
+
+
+def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any]:
+    """Everything the advisory templates show, as plain (unescaped) data."""
+    stamp = created(analysis)
+    iocs = analysis.iocs
+    groups = by_tactic(analysis, kb)
+    title = one_line(analysis.document.title) or "Untitled report"
+
+    tactics = []
+    described: dict[str, str] = {}  # technique -> the tactic whose section quotes its evidence
+    for group in groups:
+        rows = []
+        for t in group.techniques:
+            best = best_evidence(t)
+            quotes = sorted(t.evidence, key=lambda e: -e.score)[:QUOTES_PER_TECHNIQUE]
+            rows.append(
+                {
+                    "id": t.id,
+                    "name": technique_name(t.id, kb, t.name),
+                    "url": technique_url(t.id, kb),
+                    "score": _percent(t.score),
+                    "use": truncate(defang_text(best.text, iocs), USE_CHARS)
+                    if best
+                    else f"Observed ({t.origin})",
+                    "quotes": [truncate(defang_text(e.text, iocs), QUOTE_CHARS) for e in quotes],
+                }
+            )
+        details = [r for r in rows if r["id"] not in described]
+        see_also = [{**r, "under": described[r["id"]]} for r in rows if r["id"] in described]
+        for r in details:
+            described[r["id"]] = group.tactic.name
+        tactics.append(
+            {
+                "name": group.tactic.name,
+                "id": group.tactic.id,
+                "shortname": group.tactic.shortname,
+                "techniques": rows,
+                "details": details,
+                "see_also": see_also,
+            }
+        )
+
+    indicator_rows = []
+    for ioc in iocs:
+        kind = kind_of(ioc.type)
+        if kind == "cve":
+            continue
+        private = kind in ("ipv4", "ipv6", "socket-address") and is_private_ip(ioc.value)
+        note = "private or reserved address: context only" if private else ""
+        indicator_rows.append(
+            {"type": label(ioc.type), "value": display(ioc.type, ioc.value, ioc.defanged), "note": note}
+        )
+    cves = list(
+        dict.fromkeys(
+            [c.id.upper() for c in analysis.entities.cves]
+            + [i.value.strip().upper() for i in iocs if kind_of(i.type) == "cve"]
+        )
+    )
+
+    candidates = []
+    for g in analysis.attribution:
+        facts = [
+            (caption, describe(g.explanation.get(key), kb))
+            for key, caption in EXPLANATION_LABELS.items()
+            if describe(g.explanation.get(key), kb)
+        ]
+        known = set(EXPLANATION_LABELS) | {"summary"}
+        facts += [
+            (key.replace("_", " ").capitalize(), describe(v, kb))
+            for key, v in g.explanation.items()
+            if key not in known and describe(v, kb)
+        ]
+        candidates.append(
+            {
+                "id": g.id,
+                "name": g.name,
+                "label": group_label(g),
+                "likelihood": likelihood(g.score)[1],
+                "confidence": g.confidence,
+                "score": f"{g.score:.2f}",
+                "named": g.named_in_text,
+                "assessment": assessment(g),
+                "summary": one_line(str(g.explanation.get("summary", ""))),
+                "facts": facts,
+            }
+        )
+    campaigns = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "score": f"{c.score:.2f}",
+            "attributed_to": ", ".join(c.attributed_to),
+            "shared": describe(c.shared_techniques, kb),
+            "software": ", ".join(c.shared_software),
+        }
+        for c in analysis.campaigns
+    ]
+
+    mitigations = []
+    for m in analysis.mitigations:
+        extra = m.model_extra or {}
+        share = extra.get("weight_share", m.score)
+        advice = [
+            {"technique": f"{technique_name(tid, kb)} ({tid})", "text": one_line(text)}
+            for tid, text in list(m.advice.items())[:ADVICE_PER_MITIGATION]
+            if text
+        ]
+        known_m = kb.mitigations.get(m.id) if kb else None
+        mitigations.append(
+            {
+                "id": m.id,
+                "name": m.name,
+                "url": known_m.url if known_m else "",
+                "share": _percent(float(share)),
+                "gain": _percent(m.score),
+                "layer": int(extra.get("layer", 1)),
+                "covers": ", ".join(m.covers),
+                "advice": advice,
+            }
+        )
+    detections = [
+        {
+            "id": d.id,
+            "name": d.name,
+            "data_source": d.data_source,
+            "covers": ", ".join(d.covers),
+            "sources": [
+                s.split(": ", 1)[1] if s.startswith(f"{d.data_source}: ") else s for s in d.log_sources
+            ]
+            or [d.data_source],
+            "share": _percent(float((d.model_extra or {}).get("weight_share", d.score))),
+        }
+        for d in analysis.detections
+    ]
+
+    version = attack_version(analysis, kb)
+    tactic_names = [t["name"] for t in tactics]
+    return {
+        "title": title,
+        "date": f"{stamp.day} {stamp:%B %Y}",
+        "date_iso": stamp.strftime("%Y-%m-%d"),
+        "tlp": "TLP:CLEAR",
+        "attack_version": version,
+        "attack_domain": domain_label(analysis),
+        "generator": f"ttpmap {__version__}",
+        "source": source_label(analysis) or title,
+        "sha256": analysis.document.sha256,
+        "summary": _summary(analysis, title, tactics, indicator_rows, cves, candidates),
+        "key_findings": _key_findings(analysis, kb, tactics, indicator_rows, cves),
+        "tactics": tactics,
+        "tactic_count": len(tactic_names),
+        "technique_count": len(analysis.techniques),
+        "technique_phrase": _plural(len(analysis.techniques), "observed technique"),
+        "iocs": indicator_rows,
+        "cves": cves,
+        "candidates": candidates,
+        "campaigns": campaigns,
+        "mitigations": mitigations,
+        "detections": detections,
+    }
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def _names(rows: list[dict[str, Any]], limit: int = 4) -> str:
+    names = list(dict.fromkeys(r["name"] for r in rows))[:limit]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _summary(
+    analysis: Analysis,
+    title: str,
+    tactics: list[dict[str, Any]],
+    iocs: list[dict[str, str]],
+    cves: list[str],
+    candidates: list[dict[str, Any]],
+) -> list[str]:
+    by_short = {t["shortname"]: t for t in tactics}
+    first = [
+        f"ttpmap identified {_plural(len(analysis.techniques), 'MITRE ATT&CK technique')} across "
+        f"{_plural(len(tactics), 'tactic')} in the report \u201c{title}\u201d."
+    ]
+    entry = by_short.get("initial-access")
+    if entry:
+        ways = _names(entry["techniques"], 2)
+        first.append(f"The actor gained initial access through {ways}.")
+    later = [
+        r
+        for short in (
+            "persistence",
+            "credential-access",
+            "lateral-movement",
+            "collection",
+            "exfiltration",
+            "impact",
+        )
+        for r in by_short.get(short, {}).get("techniques", [])[:1]
+    ]
+    if later:
+        first.append(f"Subsequent activity included {_names(later, 5)}.")
+    second = []
+    if iocs or cves:
+        vulns = f"{len(cves)} {'vulnerability' if len(cves) == 1 else 'vulnerabilities'}"
+        tail = f" and references {vulns} ({', '.join(cves)})." if cves else "."
+        second.append(f"The report contains {_plural(len(iocs), 'indicator')} of compromise{tail}")
+    if candidates:
+        second.append(candidates[0]["assessment"])
+    return [" ".join(first), " ".join(second)] if second else [" ".join(first)]
+
+
+def _key_findings(
+    analysis: Analysis,
+    kb: KnowledgeBase | None,
+    tactics: list[dict[str, Any]],
+    iocs: list[dict[str, str]],
+    cves: list[str],
+) -> list[dict[str, str]]:
+    findings = []
+    for t in tactics:
+        if t["shortname"] in KEY_TACTICS:
+            names = ", ".join(f"{r['name']} ({r['id']})" for r in t["techniques"][:3])
+            findings.append({"label": t["name"], "text": names})
+    if cves:
+        findings.append({"label": "Vulnerabilities", "text": ", ".join(cves)})
+    if iocs:
+        counts = Counter(i["type"] for i in iocs)
+        findings.append(
+            {"label": "Indicators", "text": ", ".join(f"{n} \u00d7 {k}" for k, n in counts.most_common())}
+        )
+    if analysis.mitigations:
+        m = analysis.mitigations[0]
+        share = (m.model_extra or {}).get("weight_share", m.score)
+        findings.append(
+            {
+                "label": "Top mitigation",
+                "text": f"{m.name} ({m.id}) addresses {_percent(float(share))} of the observed activity",
+            }
+        )
+    return findings
+
+
+def render(analysis: Analysis, kb: KnowledgeBase | None, fmt: str, *, figure: str | None = None) -> str:
+    """The advisory as ``markdown`` (figure = file name of the matrix SVG) or ``html`` (figure inline)."""
+    context = build_context(analysis, kb)
+    if fmt == "markdown":
+        context["figure"] = Markup(figure) if figure and _SAFE_FILE.fullmatch(figure) else None
+        return render_markdown("advisory.md.j2", context)
+    if fmt == "html":
+        context["figure"] = data_uri(matrix_svg(analysis, kb))
+        return render_html("advisory.html.j2", context)
+    raise ValueError(f"unknown advisory format {fmt!r}")
+
+
+def write(analysis: Analysis, kb: KnowledgeBase | None, out_dir: Path, stem: str) -> tuple[list[Path], str]:
+    """Write ``<stem>-advisory.md``, its matrix SVG and ``.html``; returns the paths and the HTML for PDF."""
+    figure = out_dir / f"{stem}-matrix.svg"
+    figure.write_text(matrix_svg(analysis, kb), encoding="utf-8")
+    md = out_dir / f"{stem}-advisory.md"
+    md.write_text(render(analysis, kb, "markdown", figure=figure.name), encoding="utf-8")
+    html_text = render(analysis, kb, "html")
+    html = out_dir / f"{stem}-advisory.html"
+    html.write_text(html_text, encoding="utf-8")
+    return [md, figure, html], html_text

@@ -1,0 +1,129 @@
+"""Facts about an Analysis that several outputs need: its timestamp, tactic grouping, best evidence."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import PurePath
+
+from ttpmap.kb import KnowledgeBase, Tactic
+from ttpmap.models import Analysis, Evidence, TechniqueResult
+
+DOMAIN_LABELS = {"enterprise": "Enterprise", "mobile": "Mobile", "ics": "ICS"}
+NAVIGATOR_DOMAINS = {"enterprise": "enterprise-attack", "mobile": "mobile-attack", "ics": "ics-attack"}
+
+
+def created(analysis: Analysis) -> datetime:
+    """When the analysis was made: its ``created`` field, else ``SOURCE_DATE_EPOCH``, else now.
+
+    Exports take every timestamp from here so that the same analysis always gives the same files.
+    """
+    raw = getattr(analysis, "created", "") or (analysis.model_extra or {}).get("created")
+    if isinstance(raw, str) and raw.strip():
+        try:
+            stamp = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+            return (
+                (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+            )
+        except ValueError:
+            pass
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def attack_version(analysis: Analysis, kb: KnowledgeBase | None) -> str:
+    """The ATT&CK release the analysis was mapped with (``15.0``)."""
+    version = analysis.attack.version or (kb.info.version if kb else "")
+    return version if version and version != "unknown" else (kb.info.version if kb else "unknown")
+
+
+def major_version(version: str) -> str:
+    """``15.0`` -> ``15`` (the form ATT&CK Navigator layers use)."""
+    return version.split(".", 1)[0] if version[:1].isdigit() else version
+
+
+def domain_label(analysis: Analysis) -> str:
+    return DOMAIN_LABELS.get(analysis.attack.domain, analysis.attack.domain.capitalize() or "Enterprise")
+
+
+def best_evidence(technique: TechniqueResult) -> Evidence | None:
+    """The technique's highest-scoring evidence span (first one on ties)."""
+    if not technique.evidence:
+        return None
+    return max(technique.evidence, key=lambda e: e.score)
+
+
+def tactics_of(technique: TechniqueResult, kb: KnowledgeBase | None) -> list[str]:
+    """Tactic shortnames of a technique: the analysis' own list, else the KB's."""
+    if technique.tactics:
+        return list(technique.tactics)
+    known = kb.techniques.get(technique.id) if kb else None
+    return list(known.tactics) if known else []
+
+
+def ordered_tactics(kb: KnowledgeBase | None, seen: list[str]) -> list[Tactic]:
+    """The KB's tactics in matrix order, plus any unknown shortnames in ``seen`` at the end."""
+    tactics = list(kb.tactics) if kb else []
+    known = {t.shortname for t in tactics}
+    for short in seen:
+        if short not in known:
+            known.add(short)
+            tactics.append(Tactic(id="", name=short.replace("-", " ").title(), shortname=short))
+    return tactics
+
+
+@dataclass
+class TacticGroup:
+    """Observed techniques under one tactic, best first."""
+
+    tactic: Tactic
+    techniques: list[TechniqueResult] = field(default_factory=list)
+
+
+def by_tactic(analysis: Analysis, kb: KnowledgeBase | None, *, keep_empty: bool = False) -> list[TacticGroup]:
+    """Techniques grouped by tactic in matrix order; a technique appears under each of its tactics."""
+    seen = [s for t in analysis.techniques for s in tactics_of(t, kb)]
+    groups = [TacticGroup(t) for t in ordered_tactics(kb, seen)]
+    index = {g.tactic.shortname: g for g in groups}
+    for technique in sorted(analysis.techniques, key=lambda t: (-t.score, t.id)):
+        for short in dict.fromkeys(tactics_of(technique, kb)):
+            index[short].techniques.append(technique)
+    return [g for g in groups if keep_empty or g.techniques]
+
+
+def technique_name(technique_id: str, kb: KnowledgeBase | None, fallback: str = "") -> str:
+    """ATT&CK name of a technique; sub-techniques as ``Parent: Sub``."""
+    known = kb.techniques.get(technique_id) if kb else None
+    if known is None:
+        return fallback or technique_id
+    if known.parent and kb and known.parent in kb.techniques:
+        return f"{kb.techniques[known.parent].name}: {known.name}"
+    return known.name
+
+
+def technique_url(technique_id: str, kb: KnowledgeBase | None) -> str:
+    known = kb.techniques.get(technique_id) if kb else None
+    if known and known.url:
+        return known.url
+    return "https://attack.mitre.org/techniques/" + technique_id.replace(".", "/") + "/"
+
+
+def default_stem(analysis: Analysis) -> str:
+    """File stem for exports: the source's file name, else the title, made filesystem-safe."""
+    source = analysis.document.source or ""
+    base = PurePath(source.split("?", 1)[0].rstrip("/")).stem if source else ""
+    base = base or analysis.document.title or "analysis"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._").lower()
+    return slug[:80] or "analysis"
+
+
+def source_label(analysis: Analysis) -> str:
+    """The source as it may be shown to others: a URL as is, a local path by its file name only."""
+    source = analysis.document.source or ""
+    if re.match(r"^https?://", source, re.IGNORECASE):
+        return source
+    return PurePath(source).name if source else ""

@@ -1,0 +1,180 @@
+"""MISP event of an analysis: typed attributes, ATT&CK and threat-actor galaxy tags, TLP."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ttpmap import __version__
+from ttpmap.kb import KnowledgeBase
+from ttpmap.models import Analysis, GroupCandidate, Indicator
+from ttpmap.publish.context import created, technique_name
+from ttpmap.publish.indicators import NETWORK_KINDS, is_private_ip, kind_of, refang
+from ttpmap.publish.markup import one_line, truncate
+from ttpmap.publish.wording import likelihood
+
+if TYPE_CHECKING:
+    from pymisp import MISPEvent
+
+NAMESPACE = uuid.UUID("0b8e1a52-3c0d-5b6f-8f71-2a9d4e6c7b10")
+TLP = "tlp:clear"
+CONFIDENCE_ORDER = {"low": 0, "moderate": 1, "high": 2}
+THREAT_LEVEL = {"high": 1, "medium": 2, "low": 3, "undefined": 4}
+ANALYSIS_INITIAL = 0  # machine output nobody has reviewed yet
+
+# canonical indicator kind -> (MISP type, category, to_ids)
+ATTRIBUTE_TYPES: dict[str, tuple[str, str, bool]] = {
+    "ipv4": ("ip-dst", "Network activity", True),
+    "ipv6": ("ip-dst", "Network activity", True),
+    "domain": ("domain", "Network activity", True),
+    "url": ("url", "Network activity", True),
+    "email": ("email-src", "Payload delivery", True),
+    "md5": ("md5", "Payload delivery", True),
+    "sha1": ("sha1", "Payload delivery", True),
+    "sha256": ("sha256", "Payload delivery", True),
+    "sha512": ("sha512", "Payload delivery", True),
+    "file-path": ("filename", "Artifacts dropped", False),
+    "filename": ("filename", "Artifacts dropped", False),
+    "registry-key": ("regkey", "Persistence mechanism", False),
+    "cve": ("vulnerability", "External analysis", False),
+    "socket-address": ("ip-dst|port", "Network activity", True),
+    "ssdeep": ("ssdeep", "Payload delivery", True),
+    "imphash": ("imphash", "Payload delivery", True),
+    "authentihash": ("authentihash", "Payload delivery", True),
+    "mac-address": ("mac-address", "Network activity", False),
+    "user-agent": ("user-agent", "Network activity", False),
+    "asn": ("AS", "Network activity", False),
+    "bitcoin-address": ("btc", "Financial fraud", True),
+    "xmpp-address": ("jabber-id", "Social network", False),
+}
+
+
+def attribute_spec(ioc: Indicator) -> tuple[str, str, str, bool]:
+    """(MISP type, category, value, to_ids) for an indicator; private addresses are not for IDS."""
+    kind = kind_of(ioc.type)
+    misp_type, category, to_ids = ATTRIBUTE_TYPES.get(kind, ("text", "Other", False))
+    value = refang(ioc.value).strip() if kind in NETWORK_KINDS else ioc.value.strip()
+    if kind in ("ipv4", "ipv6", "socket-address") and is_private_ip(value):
+        to_ids = False
+    if kind == "socket-address":
+        host, _, port = value.rpartition(":")
+        value = f"{host.strip('[]')}|{port}"
+    if kind == "cve":
+        value = value.upper()
+    return misp_type, category, value, to_ids
+
+
+def technique_tag(technique_id: str, name: str) -> str:
+    """MISP galaxy tag for an ATT&CK technique: ``misp-galaxy:mitre-attack-pattern="Name - T1190"``."""
+    return f'misp-galaxy:mitre-attack-pattern="{name} - {technique_id}"'
+
+
+def actor_tags(candidate: GroupCandidate) -> list[str]:
+    """Threat-actor galaxy tag plus estimative-language tags for one attribution candidate."""
+    value, _ = likelihood(candidate.score)
+    return [
+        f'misp-galaxy:threat-actor="{candidate.name}"',
+        f'estimative-language:likelihood-probability="{value}"',
+        f'estimative-language:confidence-in-analytic-judgment="{candidate.confidence}"',
+    ]
+
+
+def threat_level(analysis: Analysis) -> int:
+    """High when data left or systems were hit, or a group is a moderate-or-better candidate."""
+    tactics = {s for t in analysis.techniques for s in t.tactics}
+    if tactics & {"exfiltration", "impact"} or any(
+        CONFIDENCE_ORDER[g.confidence] >= 1 for g in analysis.attribution
+    ):
+        return THREAT_LEVEL["high"]
+    if len(analysis.techniques) >= 5:
+        return THREAT_LEVEL["medium"]
+    return THREAT_LEVEL["low"] if analysis.techniques else THREAT_LEVEL["undefined"]
+
+
+def to_event(
+    analysis: Analysis, kb: KnowledgeBase | None = None, *, min_confidence: str = "moderate"
+) -> MISPEvent:
+    """The analysis as a MISP event; threat-actor tags on the event only for candidates at or above
+    ``min_confidence``, while every candidate gets an Attribution attribute with its own tags."""
+    from pymisp import MISPEvent
+
+    stamp = created(analysis)
+    seed = f"{analysis.document.sha256}|{stamp.isoformat()}"
+    event = MISPEvent()
+    event.uuid = str(uuid.uuid5(NAMESPACE, seed + "|event"))
+    event.info = truncate(one_line(analysis.document.title) or "ttpmap analysis", 250)
+    event.set_date(stamp.date())
+    event.timestamp = stamp
+    event.threat_level_id = threat_level(analysis)
+    event.analysis = ANALYSIS_INITIAL
+    event.distribution = 0
+    event.add_tag(TLP)
+    event.add_tag('workflow:state="draft"')
+
+    def add(misp_type: str, value: str, category: str, to_ids: bool, comment: str, tags: list[str]) -> None:
+        attr = event.add_attribute(
+            misp_type,
+            value,
+            category=category,
+            to_ids=to_ids,
+            comment=comment,
+            uuid=str(uuid.uuid5(NAMESPACE, f"{seed}|{misp_type}|{value}")),
+            timestamp=stamp,
+        )
+        for tag in tags:
+            attr.add_tag(tag)
+
+    seen: set[tuple[str, str]] = set()
+    for ioc in analysis.iocs:
+        misp_type, category, value, to_ids = attribute_spec(ioc)
+        if not value or (misp_type, value) in seen:
+            continue
+        seen.add((misp_type, value))
+        add(misp_type, value, category, to_ids, "Extracted by ttpmap from the source report", [])
+    for cve in analysis.entities.cves:
+        if ("vulnerability", cve.id.upper()) not in seen:
+            seen.add(("vulnerability", cve.id.upper()))
+            add("vulnerability", cve.id.upper(), "External analysis", False, "Named in the source report", [])
+
+    for t in analysis.techniques:
+        known = kb.techniques.get(t.id) if kb else None
+        event.add_tag(technique_tag(t.id, known.name if known else t.name))
+
+    threshold = CONFIDENCE_ORDER.get(min_confidence, 1)
+    for g in analysis.attribution:
+        tags = actor_tags(g)
+        if CONFIDENCE_ORDER[g.confidence] >= threshold:
+            for tag in tags:
+                event.add_tag(tag)
+        summary = one_line(str(g.explanation.get("summary", "")))
+        judgement = f"{likelihood(g.score)[1]}, {g.confidence} confidence, score {g.score:.2f}"
+        add(
+            "threat-actor",
+            g.name,
+            "Attribution",
+            False,
+            truncate(f"Candidate ({judgement}). {summary}", 500),
+            tags,
+        )
+
+    names = ", ".join(technique_name(t.id, kb, t.name) for t in analysis.techniques[:5])
+    add(
+        "text",
+        truncate(
+            f"Generated by ttpmap {__version__} from {analysis.document.sha256}: {len(analysis.techniques)} "
+            f"ATT&CK techniques (top: {names}). Machine-generated; needs analyst review.",
+            1000,
+        ),
+        "External analysis",
+        False,
+        "ttpmap provenance",
+        [],
+    )
+    return event
+
+
+def to_json(analysis: Analysis, kb: KnowledgeBase | None = None, **options: Any) -> str:
+    """The event as MISP JSON (``{"Event": ...}``, as MISP imports it), keys sorted for stable output."""
+    event = json.loads(to_event(analysis, kb, **options).to_json())
+    return json.dumps({"Event": event}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
