@@ -1,0 +1,313 @@
+"""How well attribution ranks the responsible group: leave-one-campaign-out on ATT&CK and masked reports.
+
+* :func:`evaluate_loco`: each ATT&CK campaign attributed to a group becomes a query (its techniques and
+  software), ranked against profiles built without that campaign.
+* :func:`evaluate_reports`: labelled reports whose actor is known (TRAM2, AnnoCTR, Attack Flow) with
+  every name and alias of the actor, and by default of its software, masked out of the text; the masked
+  text goes through ``findings_fn`` (the pipeline's extraction, or gold technique labels plus the
+  software the entity extractor still finds).
+
+Both report top-1/3/5 accuracy, mean reciprocal rank, and a reliability table of the calibrated top-1
+probability against observed top-1 accuracy (with its ECE).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ttpmap.attribute.calibrate import (
+    calibration_for,
+    loco_cases,
+    reliability,
+    score_cases,
+)
+from ttpmap.attribute.profiles import build_profiles
+from ttpmap.attribute.rank import (
+    ABSTAIN_BELOW,
+    MIN_EVIDENCE,
+    AttributionQuery,
+    query_from_findings,
+    score_groups,
+    shared_evidence,
+)
+from ttpmap.kb import KnowledgeBase
+from ttpmap.models import Document, Findings, TechniqueResult
+
+FindingsFn = Callable[[str], Findings]
+MASK = "[REDACTED]"
+
+
+def ranking_metrics(ranks: Sequence[int]) -> dict[str, float | int]:
+    """Top-1/3/5 accuracy and mean reciprocal rank of 1-based gold ranks."""
+    n = len(ranks)
+    if not n:
+        return {"n": 0, "top1": 0.0, "top3": 0.0, "top5": 0.0, "mrr": 0.0}
+    return {
+        "n": n,
+        "top1": round(sum(r <= 1 for r in ranks) / n, 4),
+        "top3": round(sum(r <= 3 for r in ranks) / n, 4),
+        "top5": round(sum(r <= 5 for r in ranks) / n, 4),
+        "mrr": round(sum(1.0 / r for r in ranks) / n, 4),
+    }
+
+
+def evaluate_loco(kb: KnowledgeBase, *, with_context: bool = False) -> dict[str, Any]:
+    """Leave-one-campaign-out on ``kb``: ranking metrics, per-campaign ranks and top-1 reliability.
+
+    ``with_context`` adds the CVEs and victimology mined from each campaign's own text to its query.
+    """
+    scored = score_cases(loco_cases(kb, with_context=with_context))
+    calib = calibration_for(kb)
+    rows = []
+    pairs = []
+    for sc in scored:
+        probs = calib.probabilities(sc.scores)
+        top = sc.ranking[0]
+        correct = top.id in sc.case.gold
+        pairs.append((probs[0], correct))
+        rows.append(
+            {
+                "campaign": sc.case.id,
+                "name": kb.campaigns[sc.case.id].name,
+                "gold": sorted(sc.case.gold),
+                "rank": sc.gold_rank,
+                "top": [s.id for s in sc.ranking[:5]],
+                "probability": round(probs[0], 4),
+                "techniques": len(sc.case.query.techniques),
+                "software": len(sc.case.query.software),
+            }
+        )
+    ranks = [r["rank"] for r in rows]
+    return {
+        "attack_version": kb.version,
+        "query": "techniques+software" + ("+cves+victimology" if with_context else ""),
+        **ranking_metrics(ranks),
+        "reliability": reliability(pairs),
+        "cases": rows,
+    }
+
+
+# ---- report cases ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportCase:
+    """A report whose responsible group(s) are known from its labels, with its gold technique labels."""
+
+    id: str
+    source: str
+    text: str
+    gold: frozenset[str]
+    techniques: frozenset[str]
+
+
+def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    usable = sorted({n.strip() for n in names if len(n.strip()) >= 3}, key=len, reverse=True)
+    if not usable:
+        return None
+    return re.compile(
+        r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in usable) + r")(?![\w-])", re.IGNORECASE
+    )
+
+
+def _group_pattern(kb: KnowledgeBase, gid: str, min_len: int = 3) -> re.Pattern[str] | None:
+    g = kb.groups[gid]
+    return _name_pattern(n for n in (g.name, *g.aliases) if len(n.strip()) >= min_len)
+
+
+def actor_names(kb: KnowledgeBase, group_ids: Iterable[str], *, software: bool = True) -> list[str]:
+    """Every name and alias of the groups and, with ``software``, of all software their profiles hold."""
+    names: set[str] = set()
+    profiles = build_profiles(kb)
+    for gid in group_ids:
+        g = kb.groups[gid]
+        names.update((g.name, *g.aliases))
+        if software:
+            for sid in profiles[gid].software:
+                s = kb.software[sid]
+                names.update((s.name, *s.aliases))
+    return sorted(names)
+
+
+def mask_text(text: str, names: Iterable[str], token: str = MASK) -> str:
+    """Replace every case-insensitive, whole-word occurrence of the names by ``token``."""
+    pattern = _name_pattern(names)
+    return pattern.sub(token, text) if pattern else text
+
+
+def _resolve_all(kb: KnowledgeBase, ids: Iterable[str], table: dict) -> frozenset[str]:
+    return frozenset(r for i in ids if (r := kb.resolve(i)) is not None and r in table)
+
+
+def load_tram_cases(path: str | Path, kb: KnowledgeBase, *, min_techniques: int = 3) -> list[ReportCase]:
+    """TRAM2 reports whose title names ATT&CK group(s) by name or alias (TRAM has no actor labels, so
+    the title is taken as the label), with at least ``min_techniques`` gold techniques."""
+    from ttpmap.learn.corpus import read_tram
+
+    patterns = {gid: p for gid in kb.groups if (p := _group_pattern(kb, gid, min_len=4))}
+    cases = []
+    for doc in read_tram(path):
+        title = doc.text.split("\n", 1)[0].removeprefix("title:").strip()
+        gold = frozenset(gid for gid, p in patterns.items() if p.search(title))
+        techs = _resolve_all(kb, doc.techniques, kb.techniques)
+        if gold and len(techs) >= min_techniques:
+            cases.append(ReportCase(f"tram:{doc.doc_id}", "tram", doc.text, gold, techs))
+    return cases
+
+
+def load_annoctr_cases(
+    paths: Iterable[str | Path], kb: KnowledgeBase, *, min_techniques: int = 3, max_groups: int = 2
+) -> list[ReportCase]:
+    """AnnoCTR documents whose linked mentions name at most ``max_groups`` ATT&CK groups (surveys of
+    many actors are left out) and at least ``min_techniques`` techniques."""
+    from ttpmap.learn.corpus import read_annoctr
+
+    cases = []
+    for path in paths:
+        for doc in read_annoctr(path):
+            gold = _resolve_all(kb, doc.groups, kb.groups)
+            techs = _resolve_all(kb, doc.techniques, kb.techniques)
+            if gold and len(gold) <= max_groups and len(techs) >= min_techniques:
+                cases.append(ReportCase(f"annoctr:{doc.doc_id}", "annoctr", doc.text, gold, techs))
+    return cases
+
+
+def load_flow_cases(path: str | Path, kb: KnowledgeBase, *, min_techniques: int = 3) -> list[ReportCase]:
+    """Attack Flow flows whose threat actors are ATT&CK groups. The flow has no report text, so its
+    text is its name, description, action descriptions and its tool and malware lists."""
+    by_name: dict[str, str] = {}
+    for gid, g in kb.groups.items():
+        for n in (g.name, *g.aliases):
+            by_name.setdefault(n.strip().lower(), gid)
+    cases = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            flow = json.loads(line)
+            gold = frozenset(
+                gid
+                for actor in flow.get("threat_actors", ())
+                if (gid := by_name.get(str(actor.get("name", "")).strip().lower()))
+            )
+            techs = _resolve_all(kb, flow.get("technique_ids", ()), kb.techniques)
+            if not gold or len(techs) < min_techniques:
+                continue
+            parts = [flow.get("name", ""), flow.get("description", "")]
+            parts += [a.get("description", "") for a in flow.get("actions", ())]
+            parts += [
+                f"Tools: {', '.join(flow.get('tools', ()))}.",
+                f"Malware: {', '.join(flow.get('malware', ()))}.",
+            ]
+            text = "\n".join(p.strip() for p in parts if p and p.strip())
+            cases.append(
+                ReportCase(f"flow:{flow.get('file', flow.get('name'))}", "attack-flow", text, gold, techs)
+            )
+    return cases
+
+
+def _document(text: str, source: str) -> Document:
+    from ttpmap.ingest.sentences import split_sentences
+
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    return Document(text, source, source, sha, "text/plain", tuple(split_sentences(text)))
+
+
+def gold_findings(case: ReportCase, text: str, kb: KnowledgeBase) -> Findings:
+    """Findings from the case's gold technique labels plus the software, groups and CVEs the entity
+    extractor finds in the (masked) text."""
+    from ttpmap.extract.entities import find_entities
+
+    doc = _document(text, case.id)
+    techniques = [
+        TechniqueResult(id=t, name=kb.techniques[t].name, score=1.0, origin="gold-label")
+        for t in sorted(case.techniques)
+    ]
+    return Findings(document=doc, techniques=techniques, entities=find_entities(doc, kb))
+
+
+def evaluate_reports(
+    cases: Sequence[ReportCase],
+    findings_fn: FindingsFn | None,
+    kb: KnowledgeBase,
+    *,
+    mask_software: bool = True,
+) -> dict[str, Any]:
+    """Rank the actor of each masked report; ranking metrics, abstention and top-1 reliability.
+
+    ``findings_fn(text)`` turns the masked text into Findings; ``None`` uses :func:`gold_findings`
+    (gold technique labels + software named in the masked text). Names of the actor, and with
+    ``mask_software`` of every software its profile holds, are masked first.
+    """
+    profiles = build_profiles(kb)
+    calib = calibration_for(kb)
+    rows = []
+    pairs = []
+    for case in cases:
+        text = mask_text(case.text, actor_names(kb, case.gold, software=mask_software))
+        findings = findings_fn(text) if findings_fn is not None else gold_findings(case, text, kb)
+        q: AttributionQuery = query_from_findings(findings, kb)
+        scored = score_groups(q, profiles) if not q.is_empty else []
+        probs = calib.probabilities([s.score for s in scored]) if scored else []
+        rank = next((i + 1 for i, s in enumerate(scored) if s.id in case.gold), len(profiles) + 1)
+        p_top = probs[0] if probs else 0.0
+        weak = not scored or p_top < ABSTAIN_BELOW or shared_evidence(scored[0].components) < MIN_EVIDENCE
+        correct = bool(scored) and scored[0].id in case.gold
+        pairs.append((p_top, correct))
+        rows.append(
+            {
+                "case": case.id,
+                "source": case.source,
+                "gold": sorted(case.gold),
+                "rank": rank,
+                "top": [s.id for s in scored[:5]],
+                "probability": round(p_top, 4),
+                "abstained": weak,
+                "techniques": len(q.techniques),
+                "software": len(q.software),
+                "cves": len(q.cves),
+            }
+        )
+    answered = [r for r in rows if not r["abstained"]]
+    by_source = {
+        src: ranking_metrics([r["rank"] for r in rows if r["source"] == src])
+        for src in sorted({r["source"] for r in rows})
+    }
+    return {
+        "findings": "gold technique labels + entities found in masked text"
+        if findings_fn is None
+        else "findings_fn",
+        "masked": "actor names and aliases" + (" + its software" if mask_software else ""),
+        **ranking_metrics([r["rank"] for r in rows]),
+        "by_source": by_source,
+        "abstention_rate": round(1 - len(answered) / len(rows), 4) if rows else 0.0,
+        "answered_top1": round(sum(r["rank"] == 1 for r in answered) / len(answered), 4)
+        if answered
+        else None,
+        "reliability": reliability(pairs),
+        "cases": rows,
+    }
+
+
+def default_report_cases(data_dir: str | Path, kb: KnowledgeBase) -> list[ReportCase]:
+    """All report cases found under a directory laid out like the shared evaluation data (missing
+    sources are skipped)."""
+    base = Path(data_dir)
+    cases: list[ReportCase] = []
+    tram = base / "tram" / "tram2_reports.jsonl.gz"
+    if tram.is_file():
+        cases += load_tram_cases(tram, kb)
+    anno = [base / "annoctr" / "linking_mitre_only" / f"{s}.jsonl.gz" for s in ("train", "dev")]
+    anno = [p for p in anno if p.is_file()]
+    if anno:
+        cases += load_annoctr_cases(anno, kb)
+    flows = base / "attack-flow" / "flows.jsonl"
+    if flows.is_file():
+        cases += load_flow_cases(flows, kb)
+    return cases

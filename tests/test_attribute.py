@@ -1,0 +1,178 @@
+"""Attribution: profiles, ranking, abstention, explanations, named groups, campaigns, victimology."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ttpmap.attribute import (
+    AttributionQuery,
+    Calibrator,
+    build_profiles,
+    query_from_findings,
+    rank_campaigns,
+    rank_groups,
+    score_groups,
+)
+from ttpmap.attribute.profiles import build_group_profile, find_cves
+from ttpmap.errors import UsageError
+from ttpmap.extract.victimology import find_victimology
+from ttpmap.models import CVERef, Document, Entities, EntityRef, Findings, TechniqueResult
+
+EXCHANGE = {"techniques": ["T1190", "T1505.003"], "software": ["China Chopper"], "cves": ["CVE-2021-26855"]}
+
+
+def _findings(kb, text: str = "", techniques=(), software=(), groups=(), cves=()) -> Findings:
+    doc = Document(text, "test", "test", hashlib.sha256(text.encode()).hexdigest(), "text/plain", ())
+    return Findings(
+        document=doc,
+        techniques=[TechniqueResult(id=t, name=kb.techniques[t].name, score=0.9) for t in techniques],
+        entities=Entities(
+            groups=[EntityRef(id=g, name=kb.groups[g].name, mention=kb.groups[g].name) for g in groups],
+            software=[
+                EntityRef(id=s, name=kb.software[s].name, mention=kb.software[s].name) for s in software
+            ],
+            cves=[CVERef(id=c) for c in cves],
+        ),
+    )
+
+
+def test_victimology_separates_targets_from_origin():
+    v = find_victimology(
+        "A Chinese state-sponsored group targeted Australian universities and the defence sector. "
+        "The actors, attributed to Russia's GRU, hit Ukrainian electric utilities; defense evasion aside."
+    )
+    assert "China" in v["origin"] and "Russia" in v["origin"]
+    assert {"Australia", "Ukraine"} <= set(v["countries"])
+    assert "China" not in v["countries"]
+    assert {"education", "defense", "energy"} <= set(v["sectors"])
+
+
+def test_find_cves_normalises():
+    assert find_cves("exploited cve-2021-26855 and CVE-2021-26855, then CVE-2019-19781") == [
+        "CVE-2021-26855",
+        "CVE-2019-19781",
+    ]
+
+
+def test_profiles_join_direct_campaign_and_software_evidence(kb):
+    ps = build_profiles(kb)
+    assert build_profiles(kb) is ps  # cached by bundle sha256
+    apt29 = ps["G0016"]
+    assert "C0024" in apt29.campaigns  # SolarWinds Compromise
+    assert "S0559" in apt29.software  # SUNBURST
+    assert any(s == 1.0 for s in apt29.techniques.values())
+    assert any(s < 1.0 for s in apt29.techniques.values())  # tool-derived techniques count less
+    assert "Russia" in apt29.origin
+    # a technique only a few groups use is worth more than one most groups use
+    assert ps.technique_weight("T1606.002") > ps.technique_weight("T1105")
+
+
+def test_excluding_a_campaign_removes_what_only_it_knows(kb):
+    full = build_group_profile(kb, "G0016")
+    held_out = build_group_profile(kb, "G0016", exclude_campaigns=["C0024"])
+    only_campaign = [t for t, src in full.technique_sources.items() if src == ("C0024",)]
+    assert only_campaign
+    assert not any(t in held_out.techniques for t in only_campaign)
+    assert "C0024" not in held_out.campaigns
+    assert not any(c.id == "C0024" for c in held_out.clusters)
+
+
+def test_exchange_intrusion_ranks_an_exchange_exploiting_chinese_group(kb):
+    q = AttributionQuery.build(kb, **EXCHANGE)
+    ranked = rank_groups(q, kb, include_weak=True)
+    top3 = [c.id for c in ranked[:3]]
+    assert {"G0125", "G0065"} & set(top3)  # HAFNIUM or APT40 (Leviathan)
+    best = ranked[0]
+    assert 0.0 < best.score <= 1.0
+    assert best.confidence in ("low", "moderate", "high")
+    expl = best.explanation
+    for key in (
+        "shared_techniques",
+        "distinctive_techniques",
+        "shared_software",
+        "shared_cves",
+        "victimology_overlap",
+        "expected_not_observed",
+        "closest_activity",
+        "score_components",
+        "summary",
+    ):
+        assert key in expl
+    assert expl["shared_software"][0]["name"] == "China Chopper"
+    assert expl["summary"].startswith(f"The observed activity is consistent with {best.name} (")
+    assert "confidence" in expl["summary"]
+    assert expl["shared_techniques"] == sorted(expl["shared_techniques"], key=lambda s: -s["weight"])
+
+
+def test_scores_are_ordered_and_calibrated_probabilities(kb):
+    ranked = rank_groups(AttributionQuery.build(kb, **EXCHANGE), kb, include_weak=True, top=10)
+    scores = [c.score for c in ranked]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_generic_evidence_abstains_but_raw_ranking_stays_visible(kb):
+    q = AttributionQuery.build(kb, techniques=["T1059", "T1105"])
+    assert rank_groups(q, kb) == []
+    raw = rank_groups(q, kb, include_weak=True)
+    assert raw and all(c.explanation["weak_evidence"] for c in raw)
+    assert all(c.confidence == "low" for c in raw)
+    assert rank_groups(AttributionQuery(), kb, include_weak=True) == []
+
+
+def test_named_group_is_flagged_but_never_scored(kb):
+    plain = _findings(kb, techniques=EXCHANGE["techniques"], software=["S0020"], cves=EXCHANGE["cves"])
+    named = _findings(
+        kb, techniques=EXCHANGE["techniques"], software=["S0020"], cves=EXCHANGE["cves"], groups=["G0007"]
+    )
+    ps = build_profiles(kb)
+    before = {s.id: s.score for s in score_groups(query_from_findings(plain, kb), ps)}
+    after = {s.id: s.score for s in score_groups(query_from_findings(named, kb), ps)}
+    assert before == after
+    ranked = rank_groups(named, kb, include_weak=True)
+    apt28 = next(c for c in ranked if c.id == "G0007")
+    assert apt28.named_in_text
+    assert apt28.explanation["behavioural_rank"] > 5  # behaviour does not corroborate this claim
+    assert "named_claim" in apt28.explanation
+    assert not any(c.named_in_text for c in ranked if c.id != "G0007")
+
+
+def test_query_from_findings_reads_victimology_from_the_text(kb):
+    text = "The intrusion at an Australian university began with a web shell on an Exchange server."
+    q = query_from_findings(_findings(kb, text, techniques=["T1505.003"]), kb)
+    assert "Australia" in q.countries and "Oceania" in q.regions
+    assert "education" in q.sectors
+    given = query_from_findings(_findings(kb, text), kb, victimology={"countries": {"Japan": 2}})
+    assert given.countries == frozenset({"Japan"})
+
+
+def test_query_build_resolves_names_and_rejects_unknown(kb):
+    q = AttributionQuery.build(kb, techniques={"t1190": 0.5}, software=["S0020"], named_groups=["Fancy Bear"])
+    assert q.techniques == {"T1190": 0.5}
+    assert q.named_groups == frozenset({"G0007"})
+    with pytest.raises(UsageError):
+        AttributionQuery.build(kb, software=["No Such Malware"])
+
+
+def test_campaign_ranking_finds_the_campaign_itself(kb):
+    procs = kb.uses("C0024")
+    q = AttributionQuery.build(
+        kb,
+        techniques=[p.target_id for p in procs if p.target_id in kb.techniques],
+        software=[p.target_id for p in procs if p.target_id in kb.software],
+    )
+    camps = rank_campaigns(q, kb)
+    assert camps[0].id == "C0024"
+    assert camps[0].attributed_to == ["G0016"]
+    assert camps[0].shared_software and camps[0].shared_techniques
+
+
+def test_calibrator_probability_grows_with_the_margin():
+    cal = Calibrator(temperature=5.0, slope=0.5, margin_slope=0.1, intercept=-1.0)
+    close = cal.probabilities([10.0, 9.5, 1.0])
+    clear = cal.probabilities([30.0, 9.5, 1.0])
+    assert clear[0] > close[0]
+    assert all(0.0 <= p <= 1.0 for p in close + clear)
+    assert close[1] < close[0]

@@ -1,0 +1,139 @@
+"""Attribution evaluation: leave-one-campaign-out, masked report cases, calibration reliability."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from ttpmap.attribute.calibrate import (
+    cross_validated,
+    fit_calibrator,
+    loco_cases,
+    reliability,
+    score_cases,
+    synthetic_cases,
+)
+from ttpmap.evaluate.attribution import (
+    ReportCase,
+    default_report_cases,
+    evaluate_loco,
+    evaluate_reports,
+    mask_text,
+    ranking_metrics,
+)
+from ttpmap.kb import load_kb
+from ttpmap.models import Document, Entities, EntityRef, Findings, TechniqueResult
+
+DATA = Path("/work/shared/data")
+V18 = DATA / "mitre-attack" / "enterprise-attack-18.1.stix20.rebuilt.json.gz"
+
+
+def test_ranking_metrics():
+    m = ranking_metrics([1, 2, 4, 10])
+    assert m == {"n": 4, "top1": 0.25, "top3": 0.5, "top5": 0.75, "mrr": round((1 + 0.5 + 0.25 + 0.1) / 4, 4)}
+
+
+def test_reliability_and_ece():
+    pairs = [(0.95, True), (0.95, True), (0.15, False), (0.15, True)]
+    r = reliability(pairs)
+    assert r["n"] == 4
+    assert r["ece"] == pytest.approx(0.5 * 0.05 + 0.5 * 0.35)
+    assert sum(b["n"] for b in r["bins"]) == 4
+
+
+def test_loco_on_embedded_v15(kb):
+    result = evaluate_loco(kb)
+    assert result["attack_version"] == "15.0"
+    assert result["n"] == 12  # attributed campaigns with recorded behaviour
+    assert result["top5"] >= 0.8 and result["mrr"] >= 0.6
+    assert result["top1"] <= result["top3"] <= result["top5"]
+    assert {c["campaign"] for c in result["cases"]} >= {"C0024", "C0022"}
+    assert 0.0 <= result["reliability"]["ece"] <= 1.0
+
+
+def test_loco_queries_never_see_their_own_campaign(kb):
+    for case in loco_cases(kb):
+        assert case.id in case.profiles.excluded_campaigns
+        for gid in case.gold:
+            assert case.id not in case.profiles[gid].campaigns
+
+
+def test_calibration_cross_validates_on_kb_cases(kb):
+    scored = score_cases(loco_cases(kb, with_context=True) + synthetic_cases(kb, n=80, seed=1))
+    pairs, fitted = cross_validated(scored, folds=4)
+    assert len(pairs) == len(scored) and len(fitted) == 4
+    assert reliability(pairs)["ece"] < 0.25
+    cal = fit_calibrator(scored)
+    assert cal.temperature > 0 and cal.margin_slope >= 0
+
+
+def test_masking_is_case_insensitive_and_whole_word():
+    text = "APT29 (aka Cozy Bear, cozy bear) deployed SUNBURST; the apt290 string stays."
+    masked = mask_text(text, ["APT29", "Cozy Bear", "Sunburst"])
+    assert "APT29 " not in masked and "ozy" not in masked and "SUNBURST" not in masked
+    assert "apt290" in masked
+
+
+def test_report_runner_masks_before_calling_findings_fn(kb):
+    text = "Cozy Bear operators deployed SUNBURST through a trojanised update and stole SAML tokens."
+    case = ReportCase("toy", "test", text, frozenset({"G0016"}), frozenset({"T1195.002", "T1606.002"}))
+    seen = []
+
+    def findings_fn(masked: str) -> Findings:
+        seen.append(masked)
+        doc = Document(masked, "toy", "toy", hashlib.sha256(masked.encode()).hexdigest(), "text/plain", ())
+        techs = [
+            TechniqueResult(id=t, name=kb.techniques[t].name, score=1.0) for t in sorted(case.techniques)
+        ]
+        return Findings(document=doc, techniques=techs, entities=Entities())
+
+    result = evaluate_reports([case], findings_fn, kb)
+    assert "Cozy Bear" not in seen[0] and "SUNBURST" not in seen[0]
+    assert result["n"] == 1 and result["cases"][0]["rank"] >= 1
+    unmasked = evaluate_reports([case], findings_fn, kb, mask_software=False)
+    assert unmasked["masked"] == "actor names and aliases"
+
+
+def test_named_software_still_counts_when_not_masked(kb):
+    text = "The operators deployed SUNBURST."
+    case = ReportCase("toy", "test", text, frozenset({"G0016"}), frozenset({"T1195.002"}))
+
+    def findings_fn(masked: str) -> Findings:
+        doc = Document(masked, "toy", "toy", "0" * 64, "text/plain", ())
+        ents = Entities(
+            software=[EntityRef(id="S0559", name="SUNBURST", mention="SUNBURST")]
+            if "SUNBURST" in masked
+            else []
+        )
+        return Findings(document=doc, techniques=[], entities=ents)
+
+    assert evaluate_reports([case], findings_fn, kb, mask_software=False)["cases"][0]["rank"] == 1
+
+
+@pytest.fixture(scope="module")
+def kb18():
+    if not V18.is_file():
+        pytest.skip("ATT&CK v18.1 bundle not available")
+    return load_kb(str(V18))
+
+
+@pytest.mark.slow
+def test_loco_on_v18(kb18):
+    result = evaluate_loco(kb18)
+    assert result["n"] == 24
+    assert result["top1"] >= 0.6
+    assert result["top5"] >= 0.8
+
+
+@pytest.mark.slow
+def test_report_cases_from_shared_data(kb):
+    if not DATA.is_dir():
+        pytest.skip("shared evaluation data not available")
+    cases = default_report_cases(DATA, kb)
+    assert {c.source for c in cases} == {"tram", "annoctr", "attack-flow"}
+    result = evaluate_reports(cases, None, kb)
+    assert result["n"] == len(cases)
+    assert result["findings"].startswith("gold technique labels")
+    assert 0.0 <= result["top3"] <= 1.0
