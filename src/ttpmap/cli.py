@@ -219,10 +219,10 @@ def render_summary(a: Any) -> None:
     if a.techniques:
         t = Table(title=f"Techniques ({len(a.techniques)})", show_lines=False, expand=False)
         t.add_column("ID", style="bold cyan", no_wrap=True)
-        t.add_column("Technique")
-        t.add_column("Tactic")
+        t.add_column("Technique", max_width=32)
+        t.add_column("Tactic", max_width=24)
         t.add_column("Score", justify="right")
-        t.add_column("Best evidence", max_width=70, overflow="fold")
+        t.add_column("Best evidence", min_width=40, max_width=80, overflow="fold")
         for tech in a.techniques:
             ev = tech.evidence[0].text if tech.evidence else ""
             ev = ev if len(ev) <= 160 else ev[:157] + "…"
@@ -236,7 +236,9 @@ def render_summary(a: Any) -> None:
     lines = []
     for label, items in (("Groups", ents.groups), ("Software", ents.software), ("Campaigns", ents.campaigns)):
         if items:
-            lines.append(f"[bold]{label}:[/bold] " + ", ".join(escape(f"{e.name} ({e.id})") for e in items))
+            names = (f"{e.mention} = {e.name}" if e.mention.lower() != e.name.lower() else e.name for e in items)
+            refs = (f"{n} ({e.id})" for n, e in zip(names, items, strict=True))
+            lines.append(f"[bold]{label}:[/bold] " + ", ".join(escape(r) for r in refs))
     if ents.cves:
         lines.append("[bold]CVEs:[/bold] " + ", ".join(c.id for c in ents.cves))
     if lines:

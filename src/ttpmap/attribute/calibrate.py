@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from ttpmap.attribute.profiles import ProfileSet, build_group_profile, build_profiles, find_cves
+from ttpmap.attribute.textsim import source_texts
 from ttpmap.attribute.rank import (
     AttributionQuery,
     RankWeights,
@@ -70,8 +72,10 @@ class Calibrator:
 
 
 # fit_calibrator(score_cases(kb_cases(load_kb(), 600))) on the embedded ATT&CK v15.0 bundle (12 LOCO
-# + 600 synthetic cases); the softmax term got weight 0, so the margin over the runner-up decides.
-DEFAULT_CALIBRATOR = Calibrator(temperature=6.9930, slope=0.0, margin_slope=0.052759, intercept=-1.110491)
+# + 600 synthetic cases, with procedure-text similarity at the default weights).
+DEFAULT_CALIBRATOR = Calibrator(
+    temperature=7.291725, slope=0.260831, margin_slope=0.030103, intercept=-0.568549
+)
 
 _FITTED: dict[str, Calibrator] = {}
 GENERIC_SHARE = 0.15
@@ -112,24 +116,47 @@ class AttributionCase:
     profiles: ProfileSet
 
 
-def campaign_query(kb: KnowledgeBase, campaign_id: str, *, with_context: bool = False) -> AttributionQuery:
+def campaign_query(
+    kb: KnowledgeBase, campaign_id: str, *, with_context: bool = False, with_text: bool = False
+) -> AttributionQuery:
     """A campaign as a report: its techniques and software; with ``with_context`` also the CVEs and
-    victimology mined from its description and procedure text (never the names in it)."""
+    victimology mined from its description and procedure text, with ``with_text`` that text's terms
+    (never the names in it)."""
     procs = kb.uses(campaign_id)
     tech = {p.target_id: 1.0 for p in procs if p.target_id in kb.techniques}
     soft = frozenset(p.target_id for p in procs if p.target_id in kb.software)
+    text_terms = _source_terms(kb, campaign_id) if with_text else {}
     if not with_context:
-        return AttributionQuery(techniques=tech, software=soft)
+        return AttributionQuery(techniques=tech, software=soft, text_terms=text_terms)
     text = "\n".join([kb.campaigns[campaign_id].description, *(p.text for p in procs)])
     return AttributionQuery(
         techniques=tech,
         software=soft,
         cves=frozenset(find_cves(text)),
+        text_terms=text_terms,
         **primary_victimology(find_victimology(text)),
     )
 
 
-def loco_cases(kb: KnowledgeBase, *, with_context: bool = False) -> list[AttributionCase]:
+def _source_terms(kb: KnowledgeBase, source_id: str, targets: Iterable[str] | None = None) -> dict[str, int]:
+    """Name-free term counts of a KB object's description and procedures (only ``targets``' if given)."""
+    st = source_texts(kb).get(source_id)
+    if st is None:
+        return {}
+    out: Counter[str] = Counter()
+    if targets is None:
+        out.update(st.description)
+        for counts in st.procedures.values():
+            out.update(counts)
+    else:
+        for t in targets:
+            out.update(st.procedures.get(t, {}))
+    return dict(out)
+
+
+def loco_cases(
+    kb: KnowledgeBase, *, with_context: bool = False, with_text: bool = False
+) -> list[AttributionCase]:
     """Leave-one-campaign-out: each attributed campaign with recorded behaviour, against profiles built
     without it."""
     cases = []
@@ -137,7 +164,7 @@ def loco_cases(kb: KnowledgeBase, *, with_context: bool = False) -> list[Attribu
         gold = frozenset(g for g in camp.attributed_to if g in kb.groups)
         if not gold:
             continue
-        q = campaign_query(kb, cid, with_context=with_context)
+        q = campaign_query(kb, cid, with_context=with_context, with_text=with_text)
         if q.is_empty:
             continue
         cases.append(AttributionCase(cid, "loco", q, gold, build_profiles(kb, exclude_campaigns=[cid])))
@@ -164,6 +191,10 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
         g for g, prof in full.profiles.items() if sum(1 for s in prof.techniques.values() if s >= 1) >= 5
     ]
     group_w = [math.sqrt(len(full[g].techniques)) for g in groups]
+    by_target: dict[str, list[str]] = {}
+    for p in kb.procedures:
+        if p.text and p.source_id in kb.groups:
+            by_target.setdefault(p.target_id, []).append(p.source_id)
     cases = []
     for i in range(n):
         gid = rng.choices(groups, group_w)[0]
@@ -187,8 +218,8 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
             if len(chosen) >= k or generic:
                 break
             chosen.add(t)
-        for _ in range(rng.choice((0, 0, 1, 2))):
-            chosen.add(rng.choices(all_techs, tech_w)[0])
+        noise = [rng.choices(all_techs, tech_w)[0] for _ in range(rng.choice((0, 0, 1, 2)))]
+        chosen.update(noise)
         soft: set[str] = set()
         if not generic:
             soft = {s for s in held_s if rng.random() < 0.5}
@@ -203,8 +234,16 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
         sectors = {s for s in list(prof.sectors)[:3] if rng.random() < 0.2}
         if rng.random() < 0.4:
             sectors.add(rng.choice(sorted(SECTORS)))
+        # the report's prose: the KB's own words for the held-out behaviour (absent from the profile's
+        # text) plus another actor's words for each noise technique; never text the profile still holds
+        text = Counter(_source_terms(kb, gid, [t for t in held_t + held_s if t in chosen or t in soft]))
+        for t in noise:
+            users = by_target.get(t, ())
+            if users:
+                text.update(_source_terms(kb, rng.choice(users), [t]))
         q = AttributionQuery(
             techniques=dict.fromkeys(sorted(chosen), 1.0),
+            text_terms=dict(text),
             software=frozenset(soft),
             cves=frozenset(c for c, s in prof.cves.items() if s >= 1 and rng.random() < 0.15),
             sectors=frozenset(sectors),
@@ -219,8 +258,8 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
 
 
 def kb_cases(kb: KnowledgeBase, n_synthetic: int = 300, seed: int = 0) -> list[AttributionCase]:
-    """All calibration cases the KB provides: LOCO (with campaign context) and synthetic."""
-    return loco_cases(kb, with_context=True) + synthetic_cases(kb, n_synthetic, seed)
+    """All calibration cases the KB provides: LOCO (with campaign context and text) and synthetic."""
+    return loco_cases(kb, with_context=True, with_text=True) + synthetic_cases(kb, n_synthetic, seed)
 
 
 # ---- fitting ---------------------------------------------------------------------------------------

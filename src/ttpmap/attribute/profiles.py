@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from ttpmap.attribute import textsim
+from ttpmap.attribute.textsim import TextIndex
 from ttpmap.extract.victimology import find_victimology, region_of
 from ttpmap.kb import KnowledgeBase
 
@@ -71,6 +73,8 @@ class GroupProfile:
     origin: Mapping[str, int]
     campaigns: tuple[str, ...]
     clusters: tuple[ActivityCluster, ...] = ()
+    text_terms: Mapping[str, float] = field(default_factory=dict)
+    """Term counts of the group's descriptions and procedures (names removed), for text similarity."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -108,6 +112,7 @@ class ProfileSet:
     software_groups: Mapping[str, int]
     excluded_campaigns: frozenset[str] = frozenset()
     default_idf: float = field(default=0.0)
+    text_index: TextIndex | None = None
 
     def __len__(self) -> int:
         return len(self.profiles)
@@ -145,6 +150,7 @@ class ProfileSet:
             profiles=MappingProxyType(profiles),
             parents=MappingProxyType(parents),
             cluster_norms=MappingProxyType(norms),
+            text_index=self.text_index.with_group(profile.id, profile.text_terms) if self.text_index else None,
         )
 
     def characteristic_techniques(self, group_id: str, limit: int = 10) -> list[tuple[str, float]]:
@@ -175,6 +181,7 @@ def clear_cache() -> None:
     """Forget the profiles and mined text facts kept in memory (benchmarks measure cold builds)."""
     _FACTS.clear()
     _PROFILES.clear()
+    textsim.clear_cache()
 
 
 def _remember(cache: dict, key: str, value: object) -> None:
@@ -297,6 +304,7 @@ def build_group_profile(
         origin=MappingProxyType(dict(origin.most_common())),
         campaigns=campaigns,
         clusters=tuple(clusters),
+        text_terms=MappingProxyType(textsim.group_terms(kb, (group_id, *campaigns), soft, drop)),
     )
 
 
@@ -365,6 +373,7 @@ def assemble(
         software_groups=MappingProxyType(dict(soft_groups)),
         excluded_campaigns=excluded,
         default_idf=math.log((n + 1.0) / 0.5),
+        text_index=TextIndex.fit({gid: p.text_terms for gid, p in profiles.items()}),
     )
     norms = {c.id: _norm(ps, c) for prof in profiles.values() for c in prof.clusters}
     norms.update({c.id: _norm(ps, c) for c in campaigns.values()})

@@ -24,6 +24,7 @@ from ttpmap.attribute.profiles import (
     ProfileSet,
     build_profiles,
 )
+from ttpmap.attribute.textsim import name_table, terms
 from ttpmap.errors import UsageError
 from ttpmap.extract.victimology import find_victimology, region_of
 from ttpmap.kb import KnowledgeBase
@@ -59,6 +60,8 @@ class RankWeights:
     profile_size: float = -1.0
     cluster_similarity: float = 40.0
     campaign_similarity: float = 40.0
+    text_similarity: float = 160.0
+    """Chosen on the embedded v15.0 KB's own cases (LOCO + synthetic MRR plateaus from 120 to 240)."""
 
 
 DEFAULT_WEIGHTS = RankWeights()
@@ -80,6 +83,9 @@ class AttributionQuery:
     regions: frozenset[str] = frozenset()
     origin: frozenset[str] = frozenset()
     named_groups: frozenset[str] = frozenset()
+    text_terms: Mapping[str, int] = field(default_factory=dict)
+    """Term counts of the report text with every group and campaign name cut out
+    (:func:`ttpmap.attribute.textsim.terms`), for procedure-text similarity."""
 
     @property
     def is_empty(self) -> bool:
@@ -99,6 +105,7 @@ class AttributionQuery:
         regions: Iterable[str] = (),
         origin: Iterable[str] = (),
         named_groups: Iterable[str] = (),
+        text: str = "",
     ) -> AttributionQuery:
         """A query from explicit IDs or names (CLI flags); revoked IDs follow their replacement.
 
@@ -119,6 +126,7 @@ class AttributionQuery:
             regions=frozenset(regions) | frozenset(r for c in cty if (r := region_of(c))),
             origin=frozenset(origin),
             named_groups=frozenset(_resolve(kb, g, kb.groups, "group") for g in named_groups),
+            text_terms=terms(text, name_table(kb)) if text else {},
         )
 
 
@@ -151,13 +159,15 @@ def query_from_findings(
     ents = findings.entities
     software = frozenset(sid for e in ents.software if (sid := kb.resolve(e.id)) in kb.software)
     groups = frozenset(gid for e in ents.groups if (gid := kb.resolve(e.id)) in kb.groups)
+    text = findings.document.text if findings.document else ""
     if victimology is None:
-        victimology = find_victimology(findings.document.text if findings.document else "")
+        victimology = find_victimology(text)
     return AttributionQuery(
         techniques=tech,
         software=software,
         cves=frozenset(c.id.upper() for c in ents.cves),
         named_groups=groups,
+        text_terms=terms(text, name_table(kb)) if text else {},
         **primary_victimology(victimology),
     )
 
@@ -217,7 +227,11 @@ def cluster_similarity(qv: QueryVector, cluster: ActivityCluster, ps: ProfileSet
 
 
 def score_components(
-    q: AttributionQuery, prof: GroupProfile, ps: ProfileSet, qv: QueryVector
+    q: AttributionQuery,
+    prof: GroupProfile,
+    ps: ProfileSet,
+    qv: QueryVector,
+    text_sims: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     """Each evidence term of one group's behavioural score, before weighting."""
     tech = fam = 0.0
@@ -265,7 +279,15 @@ def score_components(
         "profile_size": math.log1p(len(prof.techniques)),
         "cluster_similarity": best,
         "campaign_similarity": best_campaign,
+        "text_similarity": (text_sims or {}).get(prof.id, 0.0),
     }
+
+
+def text_similarities(q: AttributionQuery, ps: ProfileSet) -> dict[str, float]:
+    """TF-IDF cosine of the report text with each group's procedure and description text."""
+    if not q.text_terms or ps.text_index is None:
+        return {}
+    return ps.text_index.similarities(q.text_terms)
 
 
 def weighted_score(components: Mapping[str, float], weights: RankWeights = DEFAULT_WEIGHTS) -> float:
@@ -287,9 +309,10 @@ def score_groups(
 ) -> list[ScoredGroup]:
     """Every group's behavioural score for the query, best first (ties by ID)."""
     qv = query_vector(q, ps)
+    sims = text_similarities(q, ps)
     scored = []
     for gid, prof in ps.profiles.items():
-        comps = score_components(q, prof, ps, qv)
+        comps = score_components(q, prof, ps, qv, sims)
         scored.append(ScoredGroup(gid, weighted_score(comps, weights), comps))
     scored.sort(key=lambda s: (-s.score, s.id))
     return scored

@@ -3,9 +3,21 @@
 * :func:`evaluate_loco`: each ATT&CK campaign attributed to a group becomes a query (its techniques and
   software), ranked against profiles built without that campaign.
 * :func:`evaluate_reports`: labelled reports whose actor is known (TRAM2, AnnoCTR, Attack Flow) with
-  every name and alias of the actor, and by default of its software, masked out of the text; the masked
-  text goes through ``findings_fn`` (the pipeline's extraction, or gold technique labels plus the
-  software the entity extractor still finds).
+  the actor's names masked out of the text; the masked text goes through ``findings_fn`` (the
+  pipeline's extraction, or gold technique labels plus the software the entity extractor still finds).
+
+Masking rule (blind attribution as analysts mean it, ``mask_software="distinctive"``, the default):
+every name and alias of the responsible group(s), plus every name and alias of the software the KB links
+to them that at most :data:`DISTINCTIVE_SOFTWARE_GROUPS` groups use (their own malware and rare tools).
+Widely used tools (Mimikatz, PsExec, Net, Cobalt Strike, PowerShell Empire...) stay in the text: they
+are what a report without attribution would still say. ``"all"`` (the older, stricter rule) masks every
+software the group's profile holds; ``"none"`` masks the group's names only.
+
+Case rules: TRAM2 reports are labelled by the group named in their title; AnnoCTR documents by the
+groups that are the subject of the text (linked group mentions, a mention that is a name or alias of a
+KB group resolving to that group, at least two mentions and half of the top group's, together at least
+half of all group mentions; documents that decline to attribute are left out); Attack Flow by its
+``threat_actors``.
 
 Both report top-1/3/5 accuracy, mean reciprocal rank, and a reliability table of the calibrated top-1
 probability against observed top-1 accuracy (with its ECE).
@@ -13,9 +25,11 @@ probability against observed top-1 accuracy (with its ECE).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +55,14 @@ from ttpmap.models import Document, Findings, TechniqueResult
 
 FindingsFn = Callable[[str], Findings]
 MASK = "[REDACTED]"
+DISTINCTIVE_SOFTWARE_GROUPS = 3
+"""Software used by at most this many groups counts as distinctive of them and is masked."""
+MASK_RULES = ("distinctive", "all", "none")
+_DECLINES = re.compile(
+    r"\b(?:not (?:conclusively |definitively |yet |currently )?(?:attribut\w*|link\w* (?:this|it))|"
+    r"cannot (?:be )?attribut\w*|unattributed)\b",
+    re.IGNORECASE,
+)
 
 
 def ranking_metrics(ranks: Sequence[int]) -> dict[str, float | int]:
@@ -57,12 +79,13 @@ def ranking_metrics(ranks: Sequence[int]) -> dict[str, float | int]:
     }
 
 
-def evaluate_loco(kb: KnowledgeBase, *, with_context: bool = False) -> dict[str, Any]:
+def evaluate_loco(kb: KnowledgeBase, *, with_context: bool = False, with_text: bool = False) -> dict[str, Any]:
     """Leave-one-campaign-out on ``kb``: ranking metrics, per-campaign ranks and top-1 reliability.
 
-    ``with_context`` adds the CVEs and victimology mined from each campaign's own text to its query.
+    ``with_context`` adds the CVEs and victimology mined from each campaign's own text to its query,
+    ``with_text`` that text itself (names cut out) for procedure-text similarity.
     """
-    scored = score_cases(loco_cases(kb, with_context=with_context))
+    scored = score_cases(loco_cases(kb, with_context=with_context, with_text=with_text))
     calib = calibration_for(kb)
     rows = []
     pairs = []
@@ -86,7 +109,9 @@ def evaluate_loco(kb: KnowledgeBase, *, with_context: bool = False) -> dict[str,
     ranks = [r["rank"] for r in rows]
     return {
         "attack_version": kb.version,
-        "query": "techniques+software" + ("+cves+victimology" if with_context else ""),
+        "query": "techniques+software"
+        + ("+cves+victimology" if with_context else "")
+        + ("+text" if with_text else ""),
         **ranking_metrics(ranks),
         "reliability": reliability(pairs),
         "cases": rows,
@@ -121,15 +146,20 @@ def _group_pattern(kb: KnowledgeBase, gid: str, min_len: int = 3) -> re.Pattern[
     return _name_pattern(n for n in (g.name, *g.aliases) if len(n.strip()) >= min_len)
 
 
-def actor_names(kb: KnowledgeBase, group_ids: Iterable[str], *, software: bool = True) -> list[str]:
-    """Every name and alias of the groups and, with ``software``, of all software their profiles hold."""
+def actor_names(kb: KnowledgeBase, group_ids: Iterable[str], *, software: str = "distinctive") -> list[str]:
+    """Every name and alias of the groups and of the software to mask with them (see the module's
+    masking rule: ``"distinctive"``, ``"all"`` or ``"none"``)."""
+    if software not in MASK_RULES:
+        raise ValueError(f"unknown masking rule {software!r}; expected one of {MASK_RULES}")
     names: set[str] = set()
     profiles = build_profiles(kb)
     for gid in group_ids:
         g = kb.groups[gid]
         names.update((g.name, *g.aliases))
-        if software:
-            for sid in profiles[gid].software:
+        if software == "none":
+            continue
+        for sid in profiles[gid].software:
+            if software == "all" or profiles.software_groups.get(sid, 0) <= DISTINCTIVE_SOFTWARE_GROUPS:
                 s = kb.software[sid]
                 names.update((s.name, *s.aliases))
     return sorted(names)
@@ -161,19 +191,66 @@ def load_tram_cases(path: str | Path, kb: KnowledgeBase, *, min_techniques: int 
     return cases
 
 
+def _group_by_name(kb: KnowledgeBase) -> dict[str, str]:
+    by_name: dict[str, str] = {}
+    for gid, g in kb.groups.items():
+        for n in (g.name, *g.aliases):
+            by_name.setdefault(n.strip().lower(), gid)
+    return by_name
+
+
+def annoctr_group_mentions(path: str | Path, kb: KnowledgeBase) -> dict[str, Counter[str]]:
+    """Per AnnoCTR document, how often each ATT&CK group is mentioned. A mention whose text is a name or
+    alias of a group of ``kb`` counts for that group (the corpus linked some aliases, e.g. TA456, to
+    groups that newer ATT&CK releases no longer give them); otherwise its link is followed."""
+    by_name = _group_by_name(kb)
+    out: dict[str, Counter[str]] = {}
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            hit = re.search(r"attack\.mitre\.org/groups/(G\d{4})", rec.get("label_link", ""))
+            if not hit:
+                continue
+            gid = by_name.get(str(rec.get("mention", "")).strip().lower()) or kb.resolve(hit.group(1))
+            if gid in kb.groups:
+                out.setdefault(rec["document"], Counter())[gid] += 1
+    return out
+
+
+def subject_groups(mentions: Counter[str], *, max_groups: int = 2) -> frozenset[str]:
+    """The groups a document is about: at least two mentions and half the top group's, together at
+    least half of all group mentions, at most ``max_groups`` of them (else a survey: none)."""
+    if not mentions:
+        return frozenset()
+    top = max(mentions.values())
+    gold = {g for g, n in mentions.items() if n >= max(2, top / 2)}
+    if not gold or len(gold) > max_groups or 2 * sum(mentions[g] for g in gold) < sum(mentions.values()):
+        return frozenset()
+    return frozenset(gold)
+
+
+def declines_attribution(text: str) -> bool:
+    """True when a report says it does not attribute the activity ("not conclusively attributing")."""
+    return bool(_DECLINES.search(text))
+
+
 def load_annoctr_cases(
     paths: Iterable[str | Path], kb: KnowledgeBase, *, min_techniques: int = 3, max_groups: int = 2
 ) -> list[ReportCase]:
-    """AnnoCTR documents whose linked mentions name at most ``max_groups`` ATT&CK groups (surveys of
-    many actors are left out) and at least ``min_techniques`` techniques."""
+    """AnnoCTR documents about at most ``max_groups`` ATT&CK groups (:func:`subject_groups`; surveys
+    and passing mentions are left out) with at least ``min_techniques`` techniques."""
     from ttpmap.learn.corpus import read_annoctr
 
     cases = []
     for path in paths:
+        mentions = annoctr_group_mentions(path, kb)
         for doc in read_annoctr(path):
-            gold = _resolve_all(kb, doc.groups, kb.groups)
+            gold = subject_groups(mentions.get(doc.doc_id, Counter()), max_groups=max_groups)
             techs = _resolve_all(kb, doc.techniques, kb.techniques)
-            if gold and len(gold) <= max_groups and len(techs) >= min_techniques:
+            if gold and len(techs) >= min_techniques and not declines_attribution(doc.text):
                 cases.append(ReportCase(f"annoctr:{doc.doc_id}", "annoctr", doc.text, gold, techs))
     return cases
 
@@ -181,10 +258,7 @@ def load_annoctr_cases(
 def load_flow_cases(path: str | Path, kb: KnowledgeBase, *, min_techniques: int = 3) -> list[ReportCase]:
     """Attack Flow flows whose threat actors are ATT&CK groups. The flow has no report text, so its
     text is its name, description, action descriptions and its tool and malware lists."""
-    by_name: dict[str, str] = {}
-    for gid, g in kb.groups.items():
-        for n in (g.name, *g.aliases):
-            by_name.setdefault(n.strip().lower(), gid)
+    by_name = _group_by_name(kb)
     cases = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -237,13 +311,13 @@ def evaluate_reports(
     findings_fn: FindingsFn | None,
     kb: KnowledgeBase,
     *,
-    mask_software: bool = True,
+    mask_software: str = "distinctive",
 ) -> dict[str, Any]:
     """Rank the actor of each masked report; ranking metrics, abstention and top-1 reliability.
 
     ``findings_fn(text)`` turns the masked text into Findings; ``None`` uses :func:`gold_findings`
-    (gold technique labels + software named in the masked text). Names of the actor, and with
-    ``mask_software`` of every software its profile holds, are masked first.
+    (gold technique labels + software named in the masked text). Names of the actor and of its software
+    (per the ``mask_software`` rule, see the module docstring) are masked first.
     """
     profiles = build_profiles(kb)
     calib = calibration_for(kb)
@@ -283,7 +357,13 @@ def evaluate_reports(
         "findings": "gold technique labels + entities found in masked text"
         if findings_fn is None
         else "findings_fn",
-        "masked": "actor names and aliases" + (" + its software" if mask_software else ""),
+        "masked": "actor names and aliases"
+        + {
+            "all": " + all its software",
+            "distinctive": f" + its software used by <= {DISTINCTIVE_SOFTWARE_GROUPS} groups",
+            "none": "",
+        }[mask_software],
+        "mask_rule": mask_software,
         **ranking_metrics([r["rank"] for r in rows]),
         "by_source": by_source,
         "abstention_rate": round(1 - len(answered) / len(rows), 4) if rows else 0.0,
@@ -311,3 +391,19 @@ def default_report_cases(data_dir: str | Path, kb: KnowledgeBase) -> list[Report
     if flows.is_file():
         cases += load_flow_cases(flows, kb)
     return cases
+
+
+def format_attribution_table(result: dict[str, Any]) -> str:
+    """A leave-one-campaign-out result as a few lines of text for people."""
+    lines = [
+        f"Attribution, leave-one-campaign-out on ATT&CK {result['attack_version']} ({result['query']})",
+        f"  n={result['n']}  top1 {result['top1']:.3f}  top3 {result['top3']:.3f}  "
+        f"top5 {result['top5']:.3f}  mrr {result['mrr']:.3f}",
+    ]
+    ece = result.get("reliability", {}).get("ece")
+    if ece is not None:
+        lines.append(f"  top-1 calibration ECE {ece:.3f}")
+    misses = [f"{c['campaign']} (rank {c['rank']})" for c in result.get("cases", []) if c["rank"] > 5]
+    if misses:
+        lines.append("  outside top 5: " + ", ".join(misses))
+    return "\n".join(lines)

@@ -1,0 +1,223 @@
+"""Procedure-text similarity: how much a report reads like what the KB says a group (and its tools) did.
+
+ATT&CK's procedure examples describe each group's tooling in its own words (file names, commands,
+infrastructure habits, lure themes), so the TF-IDF cosine between a report and a group's concatenated
+procedure and description text is a strong signal even when every name is masked. Names never count:
+the linked actor, software and campaign spans of KB text are cut out, and every group and campaign
+name or alias is removed from both sides before tokenising, so a report that names a group gains
+nothing from it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+from scipy import sparse
+
+from ttpmap.kb import KnowledgeBase
+
+SOFTWARE_TEXT_WEIGHT = 0.5
+"""Term counts from a tool's own procedures count this much in the profile of a group that uses it."""
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9_$%\\.-]*[a-z0-9$%]")
+_STOP = frozenset(
+    """the and for with that this from have has had was were are been its their they them which who
+    what when where into also used uses using use via can could may might such other than then there these
+    those after before during while about over more most some any all each both only not but our out his
+    her one two three new via has within without between through under upon including include includes
+    included based well known will would should being because however several group groups actor actors
+    threat malware tool tools software campaign campaigns operation operations attack attacks attacker
+    attackers reportedly named described identified observed""".split()
+)
+_CACHE_SIZE = 4
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """Term counts of one KB object's text: its description and each of its procedures (by target)."""
+
+    description: Mapping[str, int]
+    procedures: Mapping[str, Mapping[str, int]]
+
+
+def _cut(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        out.append(text[pos:start])
+        out.append(" ")
+        pos = max(pos, end)
+    out.append(text[pos:])
+    return "".join(out)
+
+
+_NAMES: dict[str, Mapping[str, tuple[tuple[str, ...], ...]]] = {}
+_SOURCES: dict[str, dict[str, SourceText]] = {}
+
+
+def _remember(cache: dict, key: str, value: object) -> None:
+    while len(cache) >= _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
+def clear_cache() -> None:
+    """Forget the name tables and mined term counts kept in memory."""
+    _NAMES.clear()
+    _SOURCES.clear()
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.rstrip(".") for t in _TOKEN.findall(text.lower())]
+
+
+def name_table(kb: KnowledgeBase) -> Mapping[str, tuple[tuple[str, ...], ...]]:
+    """Every group and campaign name and alias as a token sequence, indexed by its first token
+    (longest first), so that names can be cut out of token streams."""
+    key = kb.info.sha256
+    cached = _NAMES.get(key)
+    if cached is not None:
+        return cached
+    seqs: set[tuple[str, ...]] = set()
+    for table in (kb.groups, kb.campaigns):
+        for obj in table.values():
+            for n in (obj.name, *obj.aliases):
+                toks = tuple(_tokens(n))
+                if toks and len(n.strip()) >= 3:
+                    seqs.add(toks)
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for seq in seqs:
+        by_first.setdefault(seq[0], []).append(seq)
+    table = MappingProxyType({k: tuple(sorted(v, key=len, reverse=True)) for k, v in by_first.items()})
+    _remember(_NAMES, key, table)
+    return table
+
+
+def terms(text: str, names: Mapping[str, tuple[tuple[str, ...], ...]] | None = None) -> Counter[str]:
+    """Term counts of ``text`` with group and campaign names cut out (lower case, stop words dropped)."""
+    toks = _tokens(text)
+    out: Counter[str] = Counter()
+    i, n = 0, len(toks)
+    while i < n:
+        tok = toks[i]
+        if names and tok in names:
+            seq = next((s for s in names[tok] if tuple(toks[i : i + len(s)]) == s), None)
+            if seq is not None:
+                i += len(seq)
+                continue
+        i += 1
+        if len(tok) < 3 or tok in _STOP or tok.isdigit():
+            continue
+        out[tok] += 1
+    return out
+
+
+def source_texts(kb: KnowledgeBase) -> dict[str, SourceText]:
+    """Term counts of every group, campaign and software description and procedure, once per KB."""
+    key = kb.info.sha256
+    cached = _SOURCES.get(key)
+    if cached is not None:
+        return cached
+    names = name_table(kb)
+    out: dict[str, SourceText] = {}
+    for table in (kb.groups, kb.campaigns, kb.software):
+        for oid, obj in table.items():
+            procs: dict[str, Counter[str]] = {}
+            for p in kb.uses(oid):
+                if p.text:
+                    procs.setdefault(p.target_id, Counter()).update(terms(_cut(p.text, p.mentions), names))
+            desc = terms(obj.description, names)
+            out[oid] = SourceText(MappingProxyType(dict(desc)), MappingProxyType(procs))
+    _remember(_SOURCES, key, out)
+    return out
+
+
+def group_terms(
+    kb: KnowledgeBase, sources: Iterable[str], software: Iterable[str], drop: Iterable[str] = ()
+) -> dict[str, float]:
+    """A group's text: its and its campaigns' descriptions and procedures, plus (weaker) those of the
+    software it uses; procedures whose target is in ``drop`` are left out."""
+    texts = source_texts(kb)
+    dropped = set(drop)
+    out: Counter[str] = Counter()
+    for src in sources:
+        st = texts.get(src)
+        if st is None:
+            continue
+        out.update(st.description)
+        for target, counts in st.procedures.items():
+            if target not in dropped:
+                out.update(counts)
+    acc: dict[str, float] = dict(out)
+    for sid in software:
+        st = texts.get(sid)
+        if st is None:
+            continue
+        for counts in (st.description, *st.procedures.values()):
+            for t, n in counts.items():
+                acc[t] = acc.get(t, 0.0) + SOFTWARE_TEXT_WEIGHT * n
+    return acc
+
+
+@dataclass(frozen=True)
+class TextIndex:
+    """L2-normalised sublinear TF-IDF rows, one per group, over the groups' texts."""
+
+    group_ids: tuple[str, ...]
+    vocabulary: Mapping[str, int]
+    idf: np.ndarray
+    matrix: sparse.csr_matrix
+    overrides: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, texts: Mapping[str, Mapping[str, float]]) -> TextIndex:
+        """IDF over the groups' term sets; terms of a single group count (they are the distinctive ones)."""
+        gids = tuple(texts)
+        df: Counter[str] = Counter()
+        for counts in texts.values():
+            df.update(counts.keys())
+        vocab = {t: i for i, t in enumerate(sorted(df))}
+        n = len(gids)
+        idf = np.array([math.log((n + 1) / (df[t] + 1)) + 1.0 for t in sorted(df)])
+        rows, cols, vals = [], [], []
+        index = cls(gids, MappingProxyType(vocab), idf, sparse.csr_matrix((n, len(vocab))))
+        for r, gid in enumerate(gids):
+            for c, v in index.vector(texts[gid]).items():
+                rows.append(r)
+                cols.append(c)
+                vals.append(v)
+        matrix = sparse.csr_matrix((vals, (rows, cols)), shape=(n, len(vocab)))
+        return cls(gids, index.vocabulary, idf, matrix)
+
+    def vector(self, counts: Mapping[str, float]) -> dict[int, float]:
+        """Sparse L2-normalised TF-IDF vector of term counts (terms outside the vocabulary ignored)."""
+        vec = {}
+        for t, n in counts.items():
+            i = self.vocabulary.get(t)
+            if i is not None and n > 0:
+                vec[i] = (1.0 + math.log(n)) * self.idf[i] if n >= 1 else n * self.idf[i]
+        norm = math.sqrt(sum(v * v for v in vec.values()))
+        return {i: v / norm for i, v in vec.items()} if norm else {}
+
+    def with_group(self, group_id: str, counts: Mapping[str, float]) -> TextIndex:
+        """A copy in which one group's text is replaced (IDF kept: a hold-out approximation)."""
+        overrides = dict(self.overrides)
+        overrides[group_id] = MappingProxyType(self.vector(counts))
+        return TextIndex(self.group_ids, self.vocabulary, self.idf, self.matrix, MappingProxyType(overrides))
+
+    def similarities(self, counts: Mapping[str, float]) -> dict[str, float]:
+        """Cosine similarity of a text's term counts with every group's text."""
+        q = self.vector(counts)
+        if not q:
+            return {}
+        dense = np.zeros(len(self.idf))
+        dense[np.fromiter(q.keys(), dtype=np.int64, count=len(q))] = np.fromiter(q.values(), dtype=float)
+        sims = self.matrix @ dense
+        out = {gid: float(s) for gid, s in zip(self.group_ids, sims, strict=True)}
+        for gid, row in self.overrides.items():
+            out[gid] = sum(v * row.get(i, 0.0) for i, v in q.items())
+        return out

@@ -1,0 +1,237 @@
+"""Map a document's text to ATT&CK techniques, each with a score and the sentences that support it.
+
+Each prose sentence votes for its best-scoring technique (if that is not "none"); sentences that are
+not prose (IOC lists, hashes, table debris) or that give defensive advice abstain. A technique's
+document score is the squashed margin of its best sentence, raised a little by further supporting
+sentences; techniques at or above the threshold are decisions, the rest candidates.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ttpmap.kb import KnowledgeBase
+from ttpmap.learn.model import NONE, TechniqueModel
+from ttpmap.models import Document, Evidence, Sentence, TechniqueResult
+
+DEFAULT_THRESHOLD = 0.5
+"""Minimum document score of a decision; a round constant (score 0.5 = sentence margin ``CENTER``)."""
+
+CENTER = -0.5
+"""Sentence margin that maps to score 0.5. Round constant, not tuned on any report corpus."""
+
+SLOPE = 2.0
+"""How fast scores rise with the margin."""
+
+FLOOR = -1.5
+"""Sentences whose best margin is below this are not kept even as candidates' evidence."""
+
+PHRASE_MARGIN = 0.0
+"""Margin given to a sentence that names a technique by a salient phrase (score ~0.73)."""
+
+DELTA = 0.35
+"""A sentence also votes for techniques whose margin is within DELTA of its best one."""
+
+MAX_EVIDENCE = 5
+MAX_CANDIDATES = 20
+
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_ADVICE = re.compile(
+    r"^\s*(?:[-*•]\s*)?(?:disable|enable|enforce|ensure|implement|restrict|limit|block|monitor|audit|"
+    r"consider|apply|patch|update|upgrade|require|deploy|configure|prevent|avoid|review|educate|train)\b"
+    r"|\b(?:we (?:strongly )?(?:recommend|advise|suggest)|(?:organi[sz]ations|defenders|administrators|"
+    r"users|companies|customers|you) (?:should|must|can|are (?:advised|encouraged))|it is recommended|"
+    r"best practices?|mitigat(?:e|ion|ions)\b)",
+    re.IGNORECASE,
+)
+
+
+# Salient phrases that name a technique in report prose; annotators label such mentions. Written from
+# ATT&CK's technique pages and common reporting language.
+PHRASES: dict[str, str] = {
+    r"spear[- ]?phishing|phishing e-?mails?": "T1566",
+    r"malicious (?:e-?mail )?attachments?"
+    r"|(?:weaponi[sz]ed|malicious) (?:word|office|excel) documents?": "T1566.001",
+    r"malicious links?": "T1566.002",
+    r"web ?shells?": "T1505.003",
+    r"ransomware|encrypt(?:s|ed|ing)? (?:the )?(?:victim'?s? )?files": "T1486",
+    r"cmd\.exe|command prompt|windows command shell": "T1059.003",
+    r"bash|/bin/sh|unix shell": "T1059.004",
+    r"vbscript|visual basic": "T1059.005",
+    r"scheduled tasks?|schtasks": "T1053.005",
+    r"run keys?|currentversion\\run|startup folder": "T1547.001",
+    r"\bwmi\b|windows management instrumentation|wmic": "T1047",
+    r"remote desktop|\brdp\b": "T1021.001",
+    r"brute[- ]?forc\w*|password spray\w*": "T1110",
+    r"keylog\w*": "T1056.001",
+    r"screen ?shots?|screen captures?": "T1113",
+    r"process injection|injects? (?:\w+ ){0,3}into": "T1055",
+    r"process hollowing": "T1055.012",
+    r"dll side-?loading|side-?loads?": "T1574.002",
+    r"dll search order hijacking": "T1574.001",
+    r"(?:bypass\w* uac|uac bypass)": "T1548.002",
+    r"lsass": "T1003.001",
+    r"credential dump\w*|dump\w* credentials": "T1003",
+    r"obfuscat\w*": "T1027",
+    r"(?:is|are) packed|packers?\b|upx": "T1027.002",
+    r"decrypts?|decodes?|deobfuscat\w*": "T1140",
+    r"(?:downloads?|downloaded|fetch(?:es|ed)?|retrieves?) (?:\w+ ){0,3}"
+    r"(?:payloads?|files?|tools?|executables?|malware|modules?|stages?)": "T1105",
+    r"exfiltrat\w* (?:\w+ ){0,4}(?:over|via|through) (?:the |its )?(?:c2|command and control)": "T1041",
+    r"native api|windows api|api calls?": "T1106",
+    r"valid accounts|(?:stolen|compromised|legitimate) credentials": "T1078",
+    r"(?:new|malicious) services?|service creation|creates? a service": "T1543.003",
+    r"psexec": "T1569.002",
+    r"port scan\w*|network scan\w*": "T1046",
+    r"(?:exploit\w*) (?:\w+ ){0,4}(?:public[- ]facing|vulnerabilit\w*)": "T1190",
+    r"clears? (?:the )?(?:windows )?event logs?|wevtutil": "T1070.001",
+    r"deletes? (?:itself|the (?:original )?(?:file|dropper|binary))|self[- ]delet\w*": "T1070.004",
+    r"registry (?:keys? )?(?:modif\w*|values?)|modif\w* (?:the )?registry": "T1112",
+    r"(?:user|victim)s? (?:to )?(?:open|click|execute|run)s?\w* (?:the )?(?:\w+ ){0,2}"
+    r"(?:attachment|file|link|document)": "T1204",
+    r"tor\b|proxies|proxy": "T1090",
+    r"https?\b (?:for|as) (?:its )?(?:c2|command and control)"
+    r"|(?:c2|command and control) (?:\w+ ){0,3}over https?": "T1071.001",
+    r"dns (?:tunnel\w*|queries for c2)": "T1071.004",
+    r"system information|os version|computer name|hostname": "T1082",
+    r"running processes|process list": "T1057",
+    r"(?:enumerat\w*|lists?|search\w*) (?:\w+ ){0,3}(?:files|directories|folders)": "T1083",
+    r"whoami|current user|user ?name": "T1033",
+    r"ipconfig|network configuration|ip address(?:es)? of the": "T1016",
+    r"anti-?virus|security (?:software|products?)|edr\b": "T1518.001",
+    r"disabl\w* (?:\w+ ){0,3}(?:anti-?virus|defender|security|logging|edr)": "T1562.001",
+    r"mimikatz": "T1003",
+}
+# One alternation scanned once per sentence (much faster than one search per phrase).
+_PHRASE_TECH = list(PHRASES.values())
+_PHRASES = re.compile(
+    r"(?<![\w-])(?:" + "|".join(f"(?P<p{i}>{k})" for i, k in enumerate(PHRASES)) + ")", re.IGNORECASE
+)
+
+
+def phrase_hits(text: str) -> list[str]:
+    """Techniques that ``text`` names by a salient phrase, in order of appearance."""
+    hits = [_PHRASE_TECH[int(m.lastgroup[1:])] for m in _PHRASES.finditer(text)]
+    return list(dict.fromkeys(hits))
+
+
+def is_prose(text: str) -> bool:
+    """At least four words and mostly letters: IOC lines, hashes and table debris are not prose."""
+    words = _WORD.findall(text)
+    return len(words) >= 4 and sum(map(len, words)) >= 0.5 * len(text)
+
+
+def is_advice(text: str) -> bool:
+    """Defensive advice ("disable PowerShell", "we recommend ...") describes no adversary behaviour."""
+    return _ADVICE.search(text) is not None
+
+
+def squash(margin: float) -> float:
+    """Sentence margin to a score in (0, 1)."""
+    return 1.0 / (1.0 + math.exp(-SLOPE * (margin - CENTER)))
+
+
+@dataclass
+class _Votes:
+    technique: str
+    spans: list[tuple[float, Sentence]] = field(default_factory=list)
+
+    def score(self) -> float:
+        # The best sentence decides; counting further sentences added false positives in long reports.
+        return squash(max(m for m, _ in self.spans))
+
+
+def _sentences(doc: Document) -> Sequence[Sentence]:
+    if doc.sentences:
+        return doc.sentences
+    from ttpmap.ingest.sentences import split_sentences
+
+    return split_sentences(doc.text)
+
+
+def sentence_margins(model: TechniqueModel, texts: Sequence[str]) -> np.ndarray:
+    """Margins of ``texts`` against every class of ``model`` (rows = texts)."""
+    if not texts:
+        return np.zeros((0, len(model.classes_)), dtype=np.float32)
+    return model.decision_function(texts)
+
+
+def votes(doc: Document, model: TechniqueModel) -> dict[str, _Votes]:
+    """Each prose, non-advice sentence's best techniques (and those it names by a salient phrase) with
+    their margins, grouped by technique."""
+    kept = [s for s in _sentences(doc) if is_prose(s.text) and not is_advice(s.text)]
+    margins = sentence_margins(model, [s.text for s in kept])
+    classes = model.classes_
+    by_tech: dict[str, _Votes] = {}
+    if not kept:
+        return by_tech
+    none = int(np.flatnonzero(classes == NONE)[0]) if NONE in classes else -1
+    best = margins.argmax(axis=1)
+    for row, sentence in enumerate(kept):
+        scores = margins[row]
+        top = float(scores[best[row]])
+        named = phrase_hits(sentence.text)
+        voted: dict[str, float] = {}
+        if best[row] != none and top >= FLOOR:
+            for j in np.flatnonzero(scores >= top - DELTA):
+                if j != none:
+                    voted[classes[j]] = float(scores[j])
+        for tech in named:
+            # A phrase names a technique; keep the model's more specific choice within its family.
+            specific = [t for t in voted if t.startswith(tech + ".")]
+            for t in specific or [tech]:
+                voted[t] = max(voted.get(t, FLOOR), PHRASE_MARGIN)
+        for label, margin in voted.items():
+            by_tech.setdefault(label, _Votes(label)).spans.append((margin, sentence))
+    return by_tech
+
+
+def map_techniques(
+    doc: Document,
+    kb: KnowledgeBase,
+    model: TechniqueModel,
+    *,
+    threshold: float | None = None,
+    top_k: int | None = None,
+    all_scores: bool = False,
+) -> tuple[list[TechniqueResult], list[TechniqueResult]]:
+    """Techniques the document describes (score >= threshold) and the candidates below it.
+
+    The most specific technique the text supports is reported; a parent is listed only when some
+    sentence supports the parent itself. ``top_k`` caps the decisions; ``all_scores`` lifts the cap on
+    candidates.
+    """
+    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+    results = []
+    for tech_id, vote in votes(doc, model).items():
+        tech = kb.techniques.get(kb.resolve(tech_id) or tech_id)
+        if tech is None:
+            continue
+        spans = sorted(vote.spans, key=lambda ms: (-ms[0], ms[1].start))[:MAX_EVIDENCE]
+        evidence = [
+            Evidence(text=s.text, start=s.start, end=s.end, score=round(squash(m), 4)) for m, s in spans
+        ]
+        results.append(
+            TechniqueResult(
+                id=tech.id,
+                name=tech.name,
+                tactics=kb.tactic_names(tech),
+                score=round(vote.score(), 4),
+                evidence=evidence,
+                origin="text",
+            )
+        )
+    results.sort(key=lambda r: (-r.score, r.id))
+    decisions = [r for r in results if r.score >= threshold]
+    candidates = [r for r in results if r.score < threshold]
+    if top_k is not None:
+        decisions, spill = decisions[:top_k], decisions[top_k:]
+        candidates = sorted(spill + candidates, key=lambda r: (-r.score, r.id))
+    if not all_scores:
+        candidates = candidates[:MAX_CANDIDATES]
+    return decisions, candidates

@@ -1,0 +1,74 @@
+"""The technique mapper on short texts, with the real default model (trained once per session)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from ttpmap.extract.techniques import is_advice, is_prose, map_techniques
+from ttpmap.ingest.sentences import split_sentences
+from ttpmap.learn.artifacts import load_or_train
+from ttpmap.models import Document
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def model(kb):
+    return load_or_train(kb)
+
+
+def document(text: str) -> Document:
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    return Document(text, "t", "test", sha, "text/plain", split_sentences(text))
+
+
+INTRUSION = (
+    "The attackers sent spearphishing emails with a malicious Word document attached. "
+    "When the victim opened the attachment, a macro launched PowerShell to download the second-stage "
+    "payload. For persistence, the malware created a scheduled task that runs the backdoor every hour."
+)
+
+
+def test_intrusion_paragraph(kb, model):
+    doc = document(INTRUSION)
+    decisions, _ = map_techniques(doc, kb, model)
+    ids = {r.id for r in decisions}
+    assert {"T1566.001", "T1059.001", "T1053.005"} <= ids
+    for r in decisions:
+        assert 0.0 <= r.score <= 1.0 and r.origin == "text" and r.tactics
+        assert 1 <= len(r.evidence) <= 5
+        for ev in r.evidence:
+            assert doc.text[ev.start : ev.end] == ev.text
+    by_id = {r.id: r for r in decisions}
+    assert "attach" in by_id["T1566.001"].evidence[0].text
+    assert "scheduled task" in by_id["T1053.005"].evidence[0].text
+    assert by_id["T1053.005"].tactics == kb.tactic_names(kb.techniques["T1053.005"])
+
+
+def test_threshold_and_top_k(kb, model):
+    doc = document(INTRUSION)
+    decisions, _ = map_techniques(doc, kb, model, top_k=1)
+    assert len(decisions) == 1
+    none, candidates = map_techniques(doc, kb, model, threshold=1.01)
+    assert not none and len(candidates) >= 3
+
+
+def test_advice_yields_nothing(kb, model):
+    text = (
+        "Disable PowerShell where it is not needed; enforce MFA. "
+        "Organizations should block macros from the internet."
+    )
+    assert map_techniques(document(text), kb, model)[0] == []
+
+
+def test_ioc_list_yields_nothing(kb, model):
+    text = "45.77.12.3\nevil-domain[.]com\n5d41402abc4b2a76b9719d911017c592\nhxxp://bad[.]site/payload.exe\n"
+    assert map_techniques(document(text), kb, model)[0] == []
+
+
+def test_filters():
+    assert not is_prose("5d41402abc4b2a76b9719d911017c592 evil.exe")
+    assert is_prose("The malware creates a scheduled task for persistence.")
+    assert is_advice("We recommend disabling macros.") and not is_advice("The actor disabled logging.")
