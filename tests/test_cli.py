@@ -47,8 +47,16 @@ def trained(kb) -> None:
 
 
 def test_help_works_offline_for_every_command() -> None:
-    for args in (["--help"], ["analyze", "--help"], ["attribute", "--help"], ["mitigate", "--help"],
-                 ["kb", "--help"], ["kb", "update", "--help"], ["train", "--help"], ["eval", "--help"]):
+    for args in (
+        ["--help"],
+        ["analyze", "--help"],
+        ["attribute", "--help"],
+        ["mitigate", "--help"],
+        ["kb", "--help"],
+        ["kb", "update", "--help"],
+        ["train", "--help"],
+        ["eval", "--help"],
+    ):
         proc = run(*args)
         assert proc.returncode == 0, proc.stderr.decode()
         assert "Usage" in proc.stdout.decode()
@@ -60,8 +68,15 @@ def test_version() -> None:
     assert proc.stdout.decode().startswith("ttpmap ")
 
 
-@pytest.mark.parametrize("name", ["apt-exchange-intrusion.md", "apt-exchange-intrusion.pdf",
-                                  "apt-exchange-intrusion.html", "apt-exchange-intrusion.docx"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "apt-exchange-intrusion.md",
+        "apt-exchange-intrusion.pdf",
+        "apt-exchange-intrusion.html",
+        "apt-exchange-intrusion.docx",
+    ],
+)
 def test_analyze_json_contract_on_every_format(name: str, trained: None) -> None:
     proc = run("analyze", str(EXAMPLES / name), "--format", "json")
     assert proc.returncode == 0, proc.stderr.decode()
@@ -126,8 +141,15 @@ def test_stdin_input(trained: None) -> None:
 
 def test_batch_writes_one_json_per_input_and_exports(trained: None, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = run("analyze", str(EXAMPLES / "apt-exchange-intrusion.md"), str(EXAMPLES / "phishing-campaign.md"),
-               "-o", str(out), "--export", "navigator,stix,csv")
+    proc = run(
+        "analyze",
+        str(EXAMPLES / "apt-exchange-intrusion.md"),
+        str(EXAMPLES / "phishing-campaign.md"),
+        "-o",
+        str(out),
+        "--export",
+        "navigator,stix,csv",
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     names = sorted(p.name for p in out.iterdir())
     assert "apt-exchange-intrusion.md.json" in names and "phishing-campaign.md.json" in names
@@ -190,8 +212,14 @@ def test_encrypted_pdf_and_html_with_script(tmp_path: Path) -> None:
 def test_batch_keeps_going_past_bad_inputs(tmp_path: Path, trained: None) -> None:
     bad = _bad_inputs(tmp_path)
     out = tmp_path / "out"
-    proc = run("analyze", str(bad["empty"]), str(EXAMPLES / "phishing-campaign.md"), str(bad["random"]),
-               "-o", str(out))
+    proc = run(
+        "analyze",
+        str(bad["empty"]),
+        str(EXAMPLES / "phishing-campaign.md"),
+        str(bad["random"]),
+        "-o",
+        str(out),
+    )
     assert proc.returncode == 1
     assert (out / "phishing-campaign.md.json").is_file()
     err = proc.stderr.decode()
@@ -240,8 +268,17 @@ def test_mitigate_and_attribute_from_flags() -> None:
     assert data["mitigations"] and data["detections"]
     covered = {t for m in data["mitigations"] for t in m["covers"]}
     assert {"T1190", "T1003.001"} <= covered
-    proc = run("attribute", "--techniques", "T1190,T1505.003,T1003.001", "--software", "China Chopper",
-               "--cve", "CVE-2021-26855", "-f", "json")
+    proc = run(
+        "attribute",
+        "--techniques",
+        "T1190,T1505.003,T1003.001",
+        "--software",
+        "China Chopper",
+        "--cve",
+        "CVE-2021-26855",
+        "-f",
+        "json",
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     names = [g["id"] for g in json.loads(proc.stdout)["attribution"]]
     assert names, "no candidates"

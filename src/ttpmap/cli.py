@@ -236,7 +236,9 @@ def render_summary(a: Any) -> None:
     lines = []
     for label, items in (("Groups", ents.groups), ("Software", ents.software), ("Campaigns", ents.campaigns)):
         if items:
-            names = (f"{e.mention} = {e.name}" if e.mention.lower() != e.name.lower() else e.name for e in items)
+            names = (
+                f"{e.mention} = {e.name}" if e.mention.lower() != e.name.lower() else e.name for e in items
+            )
             refs = (f"{n} ({e.id})" for n, e in zip(names, items, strict=True))
             lines.append(f"[bold]{label}:[/bold] " + ", ".join(escape(r) for r in refs))
     if ents.cves:
@@ -670,17 +672,16 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors from the argument parser, and the unexpected
+        show = getattr(exc, "show", None)
+        code = getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         if os.environ.get("TTPMAP_DEBUG"):
             raise
-        err.print(
-            f"[red]internal error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))[:300]} (TTPMAP_DEBUG=1 for details)"
-        )
+        detail = escape(str(exc))[:300]
+        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {detail} (TTPMAP_DEBUG=1 for details)")
         sys.exit(1)
 
 
