@@ -152,7 +152,7 @@ def test_batch_writes_one_json_per_input_and_exports(trained: None, tmp_path: Pa
     )
     assert proc.returncode == 0, proc.stderr.decode()
     names = sorted(p.name for p in out.iterdir())
-    assert "apt-exchange-intrusion.md.json" in names and "phishing-campaign.md.json" in names
+    assert "apt-exchange-intrusion.json" in names and "phishing-campaign.json" in names
     assert any(n.endswith("-layer.json") for n in names)
     assert any(n.endswith("-stix.json") for n in names)
     assert any(n.endswith("-iocs.csv") for n in names)
@@ -221,7 +221,7 @@ def test_batch_keeps_going_past_bad_inputs(tmp_path: Path, trained: None) -> Non
         str(out),
     )
     assert proc.returncode == 1
-    assert (out / "phishing-campaign.md.json").is_file()
+    assert (out / "phishing-campaign.json").is_file()
     err = proc.stderr.decode()
     assert "2 of 3 inputs failed" in err
     assert "Traceback" not in err
@@ -283,3 +283,13 @@ def test_mitigate_and_attribute_from_flags() -> None:
     names = [g["id"] for g in json.loads(proc.stdout)["attribution"]]
     assert names, "no candidates"
     assert set(names[:5]) & {"G0125", "G0065", "G0027", "G0096", "G0093"}
+
+
+def test_output_names_are_unique_per_batch() -> None:
+    from ttpmap.cli import _stem
+
+    used: set[str] = set()
+    assert _stem("examples/apt-exchange-intrusion.md", used) == "apt-exchange-intrusion"
+    assert _stem("examples/apt-exchange-intrusion.pdf", used) == "apt-exchange-intrusion-2"
+    assert _stem("-", used) == "stdin"
+    assert _stem("weird name;rm -rf.txt", used) == "weird_name_rm_-rf"

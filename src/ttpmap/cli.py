@@ -84,7 +84,7 @@ def _parse_formats(value: str, allowed: tuple[str, ...]) -> list[str]:
 
 
 def _stem(source: str, used: set[str]) -> str:
-    base = "stdin" if source == "-" else Path(source).name
+    base = "stdin" if source == "-" else Path(source).stem
     stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in base)[:80] or "report"
     candidate, n = stem, 2
     while candidate in used:
@@ -277,10 +277,12 @@ def render_summary(a: Any) -> None:
         t = Table(title="Mitigations (by coverage of observed techniques)", expand=False)
         t.add_column("ID", style="bold green")
         t.add_column("Mitigation")
-        t.add_column("Score", justify="right")
+        t.add_column("Layer", justify="right")
+        t.add_column("Adds", justify="right")
         t.add_column("Covers", max_width=60, overflow="fold")
         for m in a.mitigations:
-            t.add_row(m.id, escape(m.name), f"{m.score:.2f}", ", ".join(m.covers))
+            layer = str((m.model_extra or {}).get("layer", ""))
+            t.add_row(m.id, escape(m.name), layer, f"{m.score:.0%}", ", ".join(m.covers))
         out.print(t)
 
 
@@ -470,10 +472,12 @@ def mitigate(
     t = Table(title=f"Mitigations for {len(techniques)} techniques", expand=False)
     t.add_column("ID", style="bold green")
     t.add_column("Mitigation")
-    t.add_column("Score", justify="right")
+    t.add_column("Layer", justify="right")
+    t.add_column("Adds", justify="right")
     t.add_column("Covers", max_width=50, overflow="fold")
     for m in mitigations:
-        t.add_row(m.id, escape(m.name), f"{m.score:.2f}", ", ".join(m.covers))
+        layer = str((m.model_extra or {}).get("layer", ""))
+        t.add_row(m.id, escape(m.name), layer, f"{m.score:.0%}", ", ".join(m.covers))
     out.print(t)
     t = Table(title="Detections (data components to watch)", expand=False)
     t.add_column("Data component", style="bold")

@@ -87,8 +87,9 @@ def assessment(candidate: GroupCandidate) -> str:
     phrase = likelihood(candidate.score)[1]
     named = " The report itself names this group." if candidate.named_in_text else ""
     return (
-        f"ttpmap assesses that it is {phrase} that this activity was conducted by {group_label(candidate)} "
-        f"({CONFIDENCE_PHRASE[candidate.confidence]}).{named}"
+        f"ttpmap assesses with {CONFIDENCE_PHRASE[candidate.confidence]} that the observed activity is "
+        f"consistent with {group_label(candidate)}; the calibrated chance that this group is responsible is "
+        f"{_percent(candidate.score)} ({phrase}).{named}"
     )
 
 

@@ -132,14 +132,15 @@ def _who(analysis: Analysis) -> tuple[str, str]:
     if top.confidence == "low":
         headline = f"We cannot yet say with confidence who is responsible; the closest match is {name}."
     else:
-        headline = f"It is {phrase} that the attack was carried out by the group known as {name}."
+        headline = f"The attack is consistent with the methods of the group known as {name}."
     basis = (
         "The report names this group, and its methods match those publicly reported for it."
         if top.named_in_text
         else "Its methods resemble those publicly reported for this group."
     )
     return headline, (
-        f"{basis} We have {top.confidence} confidence in this judgement, which was produced automatically "
+        f"{basis} We judge it {phrase} that this group is responsible, with {top.confidence} confidence; "
+        "the judgement was produced automatically "
         "and must be confirmed by an analyst before it is repeated outside the organisation."
     )
 

@@ -58,11 +58,14 @@ def best_evidence(technique: TechniqueResult) -> Evidence | None:
 
 
 def tactics_of(technique: TechniqueResult, kb: KnowledgeBase | None) -> list[str]:
-    """Tactic shortnames of a technique: the analysis' own list, else the KB's."""
-    if technique.tactics:
-        return list(technique.tactics)
+    """Tactic shortnames of a technique: the analysis' own list (names or shortnames), else the KB's."""
     known = kb.techniques.get(technique.id) if kb else None
-    return list(known.tactics) if known else []
+    if not technique.tactics:
+        return list(known.tactics) if known else []
+    if kb is None:
+        return [t.lower().replace(" ", "-") for t in technique.tactics]
+    by_label = {key: t.shortname for t in kb.tactics for key in (t.shortname, t.name.lower(), t.id.lower())}
+    return [by_label.get(t.lower(), t.lower().replace(" ", "-")) for t in technique.tactics]
 
 
 def ordered_tactics(kb: KnowledgeBase | None, seen: list[str]) -> list[Tactic]:
