@@ -8,8 +8,10 @@ the KB's own cases (LOCO + synthetic); ranking latency.
     python benchmarks/attribution_eval.py --mapper   # report cases through the real technique mapper
 
 Report cases use gold technique labels plus the entities the extractor finds in the masked text unless
-``--mapper`` is given (then the pipeline's extraction runs on the masked text). Nothing is written to
-disk except the usual KB/model caches.
+``--mapper`` is given (then the pipeline's extraction runs on the masked text); the masked text itself
+feeds procedure-text similarity. Three masking rules are reported: "distinctive" (the default: the
+actor's names plus software used by <= 3 groups), "all" (every software of the actor, the older rule)
+and "none" (names only). Nothing is written to disk except the usual KB/model caches.
 """
 
 from __future__ import annotations
@@ -48,13 +50,15 @@ def _reliability(title: str, rel: dict) -> None:
 
 def loco_tables(kb: KnowledgeBase, out: dict) -> None:
     print(f"\nLOCO on ATT&CK {kb.version} ({kb.info.source})")
-    for ctx in (False, True):
-        r = evaluate_loco(kb, with_context=ctx)
+    for ctx, txt in ((False, False), (True, False), (True, True)):
+        r = evaluate_loco(kb, with_context=ctx, with_text=txt)
         print(_row(r["query"], r))
-        out[f"loco_{kb.version}_{'context' if ctx else 'behaviour'}"] = {
-            k: r[k] for k in ("n", "top1", "top3", "top5", "mrr")
-        } | {"ece": r["reliability"]["ece"], "ranks": {c["campaign"]: c["rank"] for c in r["cases"]}}
-        if not ctx:
+        key = "text" if txt else ("context" if ctx else "behaviour")
+        out[f"loco_{kb.version}_{key}"] = {k: r[k] for k in ("n", "top1", "top3", "top5", "mrr")} | {
+            "ece": r["reliability"]["ece"],
+            "ranks": {c["campaign"]: c["rank"] for c in r["cases"]},
+        }
+        if not ctx or txt:
             misses = [f"{c['campaign']} {c['name']} (rank {c['rank']})" for c in r["cases"] if c["rank"] > 5]
             if misses:
                 print("    outside top 5: " + "; ".join(misses))
@@ -85,8 +89,8 @@ def report_tables(kb: KnowledgeBase, data: Path, use_mapper: bool, out: dict) ->
     findings_fn = mapper_findings_fn(kb) if use_mapper else None
     how = "technique mapper + entities on masked text" if use_mapper else "gold technique labels + entities"
     print(f"\nMasked report cases on ATT&CK {kb.version}: findings = {how}")
-    for mask_software in (True, False):
-        r = evaluate_reports(cases, findings_fn, kb, mask_software=mask_software)
+    for rule in ("distinctive", "all", "none"):
+        r = evaluate_reports(cases, findings_fn, kb, mask_software=rule)
         print(_row(f"masked: {r['masked']}", r))
         for src, m in r["by_source"].items():
             print(_row(f"  {src}", m))
@@ -96,7 +100,7 @@ def report_tables(kb: KnowledgeBase, data: Path, use_mapper: bool, out: dict) ->
             + (f"{answered:.3f}" if answered is not None else "n/a")
         )
         _reliability("    top-1 reliability", r["reliability"])
-        key = f"reports_{kb.version}_{'mask_all' if mask_software else 'mask_names'}"
+        key = f"reports_{kb.version}_mask_{rule}"
         out[key] = {k: r[k] for k in ("n", "top1", "top3", "top5", "mrr", "abstention_rate")} | {
             "ece": r["reliability"]["ece"],
             "findings": how,
@@ -105,7 +109,10 @@ def report_tables(kb: KnowledgeBase, data: Path, use_mapper: bool, out: dict) ->
 
 
 def calibration_table(kb: KnowledgeBase, out: dict) -> None:
-    print(f"\nCalibration on ATT&CK {kb.version}'s own cases (LOCO with context + 600 synthetic), 5-fold CV")
+    print(
+        f"\nCalibration on ATT&CK {kb.version}'s own cases (LOCO with context and text + 600 synthetic), "
+        "5-fold CV"
+    )
     rep = calibration_report(kb, n_synthetic=600, folds=5)
     _reliability("held-out folds, all cases", rep["cross_validated"])
     _reliability("held-out folds, LOCO cases only", rep["cross_validated_loco"])

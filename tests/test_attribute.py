@@ -100,6 +100,7 @@ def test_exchange_intrusion_ranks_an_exchange_exploiting_chinese_group(kb):
         "summary",
     ):
         assert key in expl
+    assert "text_similarity" in expl["score_components"]
     assert expl["shared_software"][0]["name"] == "China Chopper"
     assert expl["summary"].startswith(f"The observed activity is consistent with {best.name} (")
     assert "confidence" in expl["summary"]
@@ -176,3 +177,32 @@ def test_calibrator_probability_grows_with_the_margin():
     assert clear[0] > close[0]
     assert all(0.0 <= p <= 1.0 for p in close + clear)
     assert close[1] < close[0]
+
+
+def test_group_names_in_the_text_never_feed_the_score(kb):
+    body = "used a PowerShell backdoor stored in WMI event subscriptions and stole SAML signing certificates."
+    named = _findings(kb, "APT29 (Cozy Bear, NOBELIUM) " + body, techniques=["T1546.003"])
+    anonymous = _findings(kb, "The actor " + body, techniques=["T1546.003"])
+    qn, qa = query_from_findings(named, kb), query_from_findings(anonymous, kb)
+    assert not {"apt29", "cozy", "bear", "nobelium"} & set(qn.text_terms)
+    # the only difference left between the two texts is the word "actor", a stop word
+    assert qn.text_terms == qa.text_terms
+    ps = build_profiles(kb)
+    assert {s.id: s.score for s in score_groups(qn, ps)} == {s.id: s.score for s in score_groups(qa, ps)}
+
+
+def test_procedure_text_similarity_points_to_the_group_that_wrote_it(kb):
+    ps = build_profiles(kb)
+    assert ps.text_index is not None and "G0016" in ps.text_index.group_ids
+    text = " ".join(p.text for p in kb.uses("G0016") if p.text)[:4000]
+    q = AttributionQuery.build(kb, techniques=["T1059"], text=text)
+    assert q.text_terms and not {"apt29", "nobelium"} & set(q.text_terms)
+    sims = ps.text_index.similarities(q.text_terms)
+    assert max(sims, key=sims.get) == "G0016"
+    ranked = score_groups(q, ps)
+    assert ranked[0].id == "G0016"  # T1059 alone says nothing; the prose does
+    assert ranked[0].components["text_similarity"] > 0.2
+    # replacing one group's text (hold-out) changes only that group's similarity
+    held = ps.text_index.with_group("G0016", {})
+    after = held.similarities(q.text_terms)
+    assert after["G0016"] == 0.0 and after["G0007"] == pytest.approx(sims["G0007"])

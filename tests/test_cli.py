@@ -293,3 +293,24 @@ def test_output_names_are_unique_per_batch() -> None:
     assert _stem("examples/apt-exchange-intrusion.pdf", used) == "apt-exchange-intrusion-2"
     assert _stem("-", used) == "stdin"
     assert _stem("weird name;rm -rf.txt", used) == "weird_name_rm_-rf"
+
+
+def test_eval_train_and_attribution_eval(tmp_path: Path, trained: None) -> None:
+    data = tmp_path / "mini.jsonl"
+    ransomware = (EXAMPLES / "ransomware-healthcare.md").read_text(encoding="utf-8")
+    phishing = (EXAMPLES / "phishing-campaign.md").read_text(encoding="utf-8")
+    rows = [
+        {"text": ransomware, "techniques": EXPECTED["ransomware-healthcare"]["techniques"]},
+        {"text": phishing, "techniques": EXPECTED["phishing-campaign"]["techniques"]},
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    result = tmp_path / "eval.json"
+    proc = run("eval", str(data), "--dataset", "jsonl", "-o", str(result))
+    assert proc.returncode == 0, proc.stderr.decode()
+    scores = json.loads(result.read_text())
+    assert json.dumps(scores).count("f1") >= 2
+    assert run("eval", str(data), "--dataset", "nope").returncode == 2
+
+    proc = run("eval", "--task", "attribution")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "top1" in proc.stdout.decode()

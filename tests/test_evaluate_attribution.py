@@ -137,7 +137,9 @@ def test_subject_groups_keeps_the_subject_not_passing_mentions():
     assert subject_groups(Counter({"G0044": 1})) == frozenset()  # named once in passing
     assert subject_groups(Counter({"G0032": 1, "G0034": 1})) == frozenset()
     # a survey of many actors has no subject
-    assert subject_groups(Counter({"G0096": 7, "G0065": 3, "G0046": 2, "G0016": 2, "G0045": 1})) == frozenset()
+    assert (
+        subject_groups(Counter({"G0096": 7, "G0065": 3, "G0046": 2, "G0016": 2, "G0045": 1})) == frozenset()
+    )
     assert subject_groups(Counter({"G0032": 2, "G0007": 2})) == {"G0032", "G0007"}
 
 

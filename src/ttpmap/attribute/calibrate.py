@@ -21,7 +21,6 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from ttpmap.attribute.profiles import ProfileSet, build_group_profile, build_profiles, find_cves
-from ttpmap.attribute.textsim import source_texts
 from ttpmap.attribute.rank import (
     AttributionQuery,
     RankWeights,
@@ -29,6 +28,7 @@ from ttpmap.attribute.rank import (
     primary_victimology,
     score_groups,
 )
+from ttpmap.attribute.textsim import source_texts
 from ttpmap.extract.victimology import SECTORS, find_victimology, region_of
 from ttpmap.kb import KnowledgeBase
 

@@ -150,7 +150,9 @@ class ProfileSet:
             profiles=MappingProxyType(profiles),
             parents=MappingProxyType(parents),
             cluster_norms=MappingProxyType(norms),
-            text_index=self.text_index.with_group(profile.id, profile.text_terms) if self.text_index else None,
+            text_index=self.text_index.with_group(profile.id, profile.text_terms)
+            if self.text_index
+            else None,
         )
 
     def characteristic_techniques(self, group_id: str, limit: int = 10) -> list[tuple[str, float]]:

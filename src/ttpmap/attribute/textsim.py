@@ -25,15 +25,16 @@ from ttpmap.kb import KnowledgeBase
 SOFTWARE_TEXT_WEIGHT = 0.5
 """Term counts from a tool's own procedures count this much in the profile of a group that uses it."""
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9_$%\\.-]*[a-z0-9$%]")
-_STOP = frozenset(
-    """the and for with that this from have has had was were are been its their they them which who
-    what when where into also used uses using use via can could may might such other than then there these
-    those after before during while about over more most some any all each both only not but our out his
-    her one two three new via has within without between through under upon including include includes
-    included based well known will would should being because however several group groups actor actors
-    threat malware tool tools software campaign campaigns operation operations attack attacks attacker
-    attackers reportedly named described identified observed""".split()
+_STOP_WORDS = (
+    "the and for with that this from have has had was were are been its their they them which who "
+    "what when where into also used uses using use via can could may might such other than then there "
+    "these those after before during while about over more most some any all each both only not but "
+    "our out his her one two three new via has within without between through under upon including "
+    "include includes included based well known will would should being because however several group "
+    "groups actor actors threat malware tool tools software campaign campaigns operation operations "
+    "attack attacks attacker attackers reportedly named described identified observed "
 )
+_STOP = frozenset(_STOP_WORDS.split())
 _CACHE_SIZE = 4
 
 

@@ -79,7 +79,9 @@ def ranking_metrics(ranks: Sequence[int]) -> dict[str, float | int]:
     }
 
 
-def evaluate_loco(kb: KnowledgeBase, *, with_context: bool = False, with_text: bool = False) -> dict[str, Any]:
+def evaluate_loco(
+    kb: KnowledgeBase, *, with_context: bool = False, with_text: bool = False
+) -> dict[str, Any]:
     """Leave-one-campaign-out on ``kb``: ranking metrics, per-campaign ranks and top-1 reliability.
 
     ``with_context`` adds the CVEs and victimology mined from each campaign's own text to its query,

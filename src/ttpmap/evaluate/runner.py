@@ -11,19 +11,21 @@ from ttpmap.kb import KnowledgeBase
 DATASETS = ("tram", "annoctr", "jsonl")
 
 
-def read_labels(path: Path | None, kb: KnowledgeBase) -> set[str] | None:
-    """Technique IDs listed in a file (any separators), resolved against the KB."""
+def read_labels(path: Path | None) -> set[str] | None:
+    """Technique IDs listed in a label file (JSON list, TRAM single_label.json, or one per line)."""
     if path is None:
         return None
-    import re
+    from ttpmap.evaluate.techniques import read_label_set
 
     if not path.is_file():
         raise UsageError(f"label file not found: {path}")
-    ids = set(re.findall(r"T\d{4}(?:\.\d{3})?", path.read_text(encoding="utf-8", errors="replace")))
-    resolved = {kb.resolve(i) or i for i in ids}
-    if not resolved:
+    try:
+        labels = read_label_set(path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path}: not a label file ({exc})") from exc
+    if not labels:
         raise UsageError(f"no technique IDs in {path}")
-    return resolved
+    return labels
 
 
 def read_dataset(dataset: str, path: Path) -> list[Any]:
@@ -57,12 +59,13 @@ def run_eval(
 ) -> tuple[dict[str, Any], str]:
     """Run one evaluation; returns the JSON-able result and a printable table."""
     if task == "techniques":
-        from ttpmap.evaluate.techniques import evaluate_techniques, format_table
+        from ttpmap.evaluate.techniques import default_factory, evaluate_techniques, format_table
 
         if path is None:
             raise UsageError("technique evaluation needs a dataset PATH")
         docs = read_dataset(dataset, path)[:limit]
-        result = evaluate_techniques(docs, kb, folds=folds, labels=read_labels(labels, kb))
+        label_set = read_labels(labels)
+        result = evaluate_techniques(docs, kb, default_factory(kb), folds=folds, labels=label_set)
         result.setdefault("dataset", {"name": dataset, "path": str(path), "documents": len(docs)})
         return result, format_table(result)
     if task == "attribution":
@@ -72,6 +75,6 @@ def run_eval(
             raise UsageError(
                 "attribution evaluation runs leave-one-campaign-out on the loaded KB; give no PATH"
             )
-        result = evaluate_loco(kb)
+        result = evaluate_loco(kb, with_context=True, with_text=True)
         return result, format_attribution_table(result)
     raise UsageError(f"unknown task {task!r}; choose techniques or attribution")
