@@ -293,10 +293,9 @@ def _split_list(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def _analysis_or_report(path: str, kb: Any, model_needed: bool, model_name: str | None) -> Any:
-    """An Analysis from a saved analysis JSON or by analysing a report."""
-    from ttpmap.models import Analysis
-    from ttpmap.pipeline import Options, analyze_document
+def _findings_for(path: str, kb: Any, model_name: str | None) -> Any:
+    """Findings from a saved analysis JSON, or by extracting them from a report."""
+    from ttpmap.models import Analysis, Document, Findings
 
     p = Path(path)
     if p.suffix == ".json" and p.is_file():
@@ -305,12 +304,24 @@ def _analysis_or_report(path: str, kb: Any, model_needed: bool, model_name: str 
         except (ValueError, UnicodeDecodeError):
             raw = None
         if isinstance(raw, dict) and str(raw.get("schema", "")).startswith("ttpmap.analysis/"):
-            return Analysis.model_validate(raw)
+            saved = Analysis.model_validate(raw)
+            info = saved.document
+            doc = Document(
+                text="",
+                title=info.title,
+                source=info.source,
+                sha256=info.sha256,
+                media_type=info.media_type,
+                sentences=(),
+            )
+            return Findings(
+                document=doc, techniques=saved.techniques, iocs=saved.iocs, entities=saved.entities
+            )
     from ttpmap.ingest import load
+    from ttpmap.pipeline import Options, extract
 
     doc = load(path, data=sys.stdin.buffer.read() if path == "-" else None)
-    model = _load_model(kb, model_name) if model_needed else None
-    return analyze_document(doc, kb, model, Options(techniques=model_needed))
+    return extract(doc, kb, _load_model(kb, model_name), Options())
 
 
 def _findings_from_flags(kb: Any, techniques: list[str], software: list[str], cves: list[str]) -> Any:
@@ -371,23 +382,7 @@ def attribute(
 
     kb = _load_kb(attack, domain)
     if report:
-        analysis = _analysis_or_report(report, kb, True, model_name)
-        from ttpmap.models import Document, Findings
-
-        doc_text = ""
-        if Path(report).suffix != ".json":
-            from ttpmap.ingest import load
-
-            doc_text = load(report).text if report != "-" else ""
-        doc = Document(
-            text=doc_text,
-            title=analysis.document.title,
-            source=analysis.document.source,
-            sha256=analysis.document.sha256,
-            media_type=analysis.document.media_type,
-            sentences=(),
-        )
-        findings = Findings(document=doc, techniques=analysis.techniques, entities=analysis.entities)
+        findings = _findings_for(report, kb, model_name)
     elif techniques or software or cve:
         findings = _findings_from_flags(kb, _split_list(techniques), _split_list(software), _split_list(cve))
     else:
@@ -457,7 +452,7 @@ def mitigate(
     if all(kb.is_attack_id(i) for i in items):
         techniques = _findings_from_flags(kb, items, [], []).techniques
     elif len(items) == 1:
-        techniques = _analysis_or_report(items[0], kb, True, model_name).techniques
+        techniques = _findings_for(items[0], kb, model_name).techniques
     else:
         raise UsageError("give technique IDs, or one report / analysis JSON")
     mitigations = rank_mitigations(techniques, kb, limit=limit)

@@ -7,8 +7,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-
 from ttpmap import __version__
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Analysis, GroupCandidate
@@ -22,17 +20,16 @@ from ttpmap.publish.context import (
     technique_name,
     technique_url,
 )
-from ttpmap.publish.figures import data_uri, matrix_svg
+from ttpmap.publish.figures import matrix_svg
 from ttpmap.publish.indicators import display, is_private_ip, kind_of, label
 from ttpmap.publish.markup import defang_text, one_line, truncate
-from ttpmap.publish.render import render_html, render_markdown
+from ttpmap.publish.render import render_document, write_document
 from ttpmap.publish.wording import CONFIDENCE_PHRASE, likelihood
 
 USE_CHARS = 220
 QUOTE_CHARS = 420
 QUOTES_PER_TECHNIQUE = 2
 ADVICE_PER_MITIGATION = 3
-_SAFE_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _TECHNIQUE_ID = re.compile(r"^T\d{4}(?:\.\d{3})?$")
 EXPLANATION_LABELS = {
     "shared_techniques": "Shared techniques",
@@ -344,22 +341,16 @@ def _key_findings(
 def render(analysis: Analysis, kb: KnowledgeBase | None, fmt: str, *, figure: str | None = None) -> str:
     """The advisory as ``markdown`` (figure = file name of the matrix SVG) or ``html`` (figure inline)."""
     context = build_context(analysis, kb)
-    if fmt == "markdown":
-        context["figure"] = Markup(figure) if figure and _SAFE_FILE.fullmatch(figure) else None
-        return render_markdown("advisory.md.j2", context)
-    if fmt == "html":
-        context["figure"] = data_uri(matrix_svg(analysis, kb))
-        return render_html("advisory.html.j2", context)
-    raise ValueError(f"unknown advisory format {fmt!r}")
+    return render_document("advisory", context, fmt, svg=lambda: matrix_svg(analysis, kb), figure=figure)
 
 
 def write(analysis: Analysis, kb: KnowledgeBase | None, out_dir: Path, stem: str) -> tuple[list[Path], str]:
-    """Write ``<stem>-advisory.md``, its matrix SVG and ``.html``; returns the paths and the HTML for PDF."""
-    figure = out_dir / f"{stem}-matrix.svg"
-    figure.write_text(matrix_svg(analysis, kb), encoding="utf-8")
-    md = out_dir / f"{stem}-advisory.md"
-    md.write_text(render(analysis, kb, "markdown", figure=figure.name), encoding="utf-8")
-    html_text = render(analysis, kb, "html")
-    html = out_dir / f"{stem}-advisory.html"
-    html.write_text(html_text, encoding="utf-8")
-    return [md, figure, html], html_text
+    """Write ``<stem>-advisory.md``, its SVG figure and ``.html``; returns the paths and the HTML for PDF."""
+    return write_document(
+        out_dir,
+        stem,
+        "advisory",
+        "matrix",
+        matrix_svg(analysis, kb),
+        lambda fmt, figure=None: render(analysis, kb, fmt, figure=figure),
+    )

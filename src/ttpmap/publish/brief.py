@@ -6,20 +6,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-
 from ttpmap import __version__
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Analysis
 from ttpmap.publish.context import created, ordered_tactics, tactics_of
-from ttpmap.publish.figures import bar_chart_svg, data_uri
+from ttpmap.publish.figures import bar_chart_svg
 from ttpmap.publish.indicators import kind_of
 from ttpmap.publish.markup import one_line, truncate
-from ttpmap.publish.render import render_html, render_markdown
+from ttpmap.publish.render import render_document, write_document
 from ttpmap.publish.wording import likelihood, mitigation_action, stage, stage_action, technique_action
 
 _ATTACK_ID = re.compile(r"\b(?:TA\d{4}|T\d{4}(?:\.\d{3})?|[GSMC]\d{4}|DS\d{4})\b")
-_SAFE_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_STEPS = 7
 # the stages a leader most needs to hear about, in order of importance
 LEADER_STAGES = (
@@ -224,22 +221,16 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
 def render(analysis: Analysis, kb: KnowledgeBase | None, fmt: str, *, figure: str | None = None) -> str:
     """The brief as ``markdown`` (figure = file name of the chart SVG) or ``html`` (chart inline)."""
     context = build_context(analysis, kb)
-    if fmt == "markdown":
-        context["figure"] = Markup(figure) if figure and _SAFE_FILE.fullmatch(figure) else None
-        return render_markdown("brief.md.j2", context)
-    if fmt == "html":
-        context["figure"] = data_uri(chart_svg(analysis, kb))
-        return render_html("brief.html.j2", context)
-    raise ValueError(f"unknown brief format {fmt!r}")
+    return render_document("brief", context, fmt, svg=lambda: chart_svg(analysis, kb), figure=figure)
 
 
 def write(analysis: Analysis, kb: KnowledgeBase | None, out_dir: Path, stem: str) -> tuple[list[Path], str]:
-    """Write ``<stem>-brief.md``, its chart SVG and ``.html``; returns the paths and the HTML for PDF."""
-    figure = out_dir / f"{stem}-brief-chart.svg"
-    figure.write_text(chart_svg(analysis, kb), encoding="utf-8")
-    md = out_dir / f"{stem}-brief.md"
-    md.write_text(render(analysis, kb, "markdown", figure=figure.name), encoding="utf-8")
-    html_text = render(analysis, kb, "html")
-    html = out_dir / f"{stem}-brief.html"
-    html.write_text(html_text, encoding="utf-8")
-    return [md, figure, html], html_text
+    """Write ``<stem>-brief.md``, its SVG figure and ``.html``; returns the paths and the HTML for PDF."""
+    return write_document(
+        out_dir,
+        stem,
+        "brief",
+        "brief-chart",
+        chart_svg(analysis, kb),
+        lambda fmt, figure=None: render(analysis, kb, fmt, figure=figure),
+    )

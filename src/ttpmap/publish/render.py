@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -56,3 +59,35 @@ def render_markdown(template: str, context: dict[str, Any]) -> str:
         if line.strip() or (lines and lines[-1].strip()):
             lines.append(line.rstrip())
     return "\n".join(lines).strip() + "\n"
+
+
+_SAFE_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def render_document(
+    name: str, context: dict[str, Any], fmt: str, *, svg: Callable[[], str], figure: str | None = None
+) -> str:
+    """A document as ``markdown`` (figure = a safe file name beside it) or ``html`` (figure inline)."""
+    from ttpmap.publish.figures import data_uri
+
+    if fmt == "markdown":
+        context["figure"] = Markup(figure) if figure and _SAFE_FILE.fullmatch(figure) else None
+        return render_markdown(f"{name}.md.j2", context)
+    if fmt == "html":
+        context["figure"] = data_uri(svg())
+        return render_html(f"{name}.html.j2", context)
+    raise ValueError(f"unknown {name} format {fmt!r}")
+
+
+def write_document(
+    out_dir: Path, stem: str, kind: str, figure_suffix: str, svg: str, render: Callable[..., str]
+) -> tuple[list[Path], str]:
+    """Write ``<stem>-<kind>.md``, its SVG figure and ``.html``; return the paths and the HTML for PDF."""
+    figure = out_dir / f"{stem}-{figure_suffix}.svg"
+    figure.write_text(svg, encoding="utf-8")
+    md = out_dir / f"{stem}-{kind}.md"
+    md.write_text(render("markdown", figure=figure.name), encoding="utf-8")
+    html_text = render("html")
+    html = out_dir / f"{stem}-{kind}.html"
+    html.write_text(html_text, encoding="utf-8")
+    return [md, figure, html], html_text
