@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from evaluation_data import DATA, V18_1
 from ttpmap.attribute.calibrate import (
     cross_validated,
     fit_calibrator,
@@ -32,8 +32,7 @@ from ttpmap.evaluate.attribution import (
 from ttpmap.kb import load_kb
 from ttpmap.models import Document, Entities, EntityRef, Findings, TechniqueResult
 
-DATA = Path("/work/shared/data")
-V18 = DATA / "mitre-attack" / "enterprise-attack-18.1.stix20.rebuilt.json.gz"
+V18 = V18_1
 
 
 def test_ranking_metrics():

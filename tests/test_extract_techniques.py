@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 
-from ttpmap.extract.techniques import is_advice, is_prose, map_techniques
+from ttpmap.extract.techniques import PHRASES, is_advice, is_prose, map_techniques, phrase_hits
 from ttpmap.ingest.sentences import split_sentences
 from ttpmap.learn.artifacts import load_or_train
 from ttpmap.models import Document
@@ -72,3 +73,19 @@ def test_filters():
     assert not is_prose("5d41402abc4b2a76b9719d911017c592 evil.exe")
     assert is_prose("The malware creates a scheduled task for persistence.")
     assert is_advice("We recommend disabling macros.") and not is_advice("The actor disabled logging.")
+
+
+def test_every_phrase_comes_from_attack_text(kb):
+    # The admission rule of PHRASES: each phrase occurs in the name or description of its technique
+    # or of one of its sub-techniques in the bundle, so none was taken from an evaluation corpus.
+    for pattern, tech_id in PHRASES:
+        family = [t for t in kb.techniques.values() if t.id == tech_id or t.parent == tech_id]
+        text = "\n".join(f"{t.name}\n{t.description}" for t in family)
+        assert re.search(rf"(?<![\w-])(?:{pattern})(?!\w)", text, re.IGNORECASE), (pattern, tech_id)
+
+
+def test_phrase_hits_prefer_sub_technique_phrases():
+    hits = phrase_hits("They sent spear-phishing attachments, then ran cmd.exe.")
+    assert hits == ["T1566.001", "T1059.003"]
+    assert phrase_hits("a phishing campaign") == ["T1566"]
+    assert phrase_hits("the customer's torrent client") == []

@@ -13,11 +13,10 @@ import pytest
 
 import ttpmap.kb.load as kb_load
 from attack_bundles import SLICE_IDS, attack_id, embedded_enterprise, enterprise_slice, to_stix21
+from evaluation_data import V18_1
 from ttpmap.errors import KnowledgeBaseError, UsageError
 from ttpmap.kb import KnowledgeBase, Technique, embedded_bundle, load_kb
 from ttpmap.kb.load import resolve_source
-
-V18_1 = Path("/work/shared/data/mitre-attack/enterprise-attack-18.1.stix20.rebuilt.json.gz")
 
 
 @pytest.fixture
