@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -187,13 +186,13 @@ def test_realistic_prose_precision(kb: KnowledgeBase) -> None:
     assert REPORT_ENTITIES - found == set(), "missed"
 
 
-def test_speed_on_100k(kb: KnowledgeBase) -> None:
-    text = (REPORT * (100_000 // len(REPORT) + 1))[:100_000]
-    doc = make_doc(text)
-    find_entities(make_doc("warm up"), kb)
-    start = time.process_time()
-    find_entities(doc, kb)
-    assert time.process_time() - start < 1.0  # about 0.03 s on a laptop core
+def test_long_text_finds_every_repeat(kb: KnowledgeBase) -> None:
+    # speed is measured in benchmarks/extraction_speed.py, not here
+    copies = 100_000 // len(REPORT) + 1
+    found = find_entities(make_doc(REPORT * copies), kb)
+    assert {r.id for r in found.software} | {r.id for r in found.groups} >= REPORT_ENTITIES & {
+        r for r in REPORT_ENTITIES if r.startswith(("S", "G"))
+    }
 
 
 @pytest.mark.skipif(not (EXAMPLES / "expected.json").is_file(), reason="example reports not present")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from ttpmap.ingest.sentences import MAX_SENTENCE_CHARS, split_sentences
@@ -187,14 +185,9 @@ def test_nothing_to_split(text: str) -> None:
     assert split_sentences(text) == ()
 
 
-def test_speed_and_no_pathological_slowdown() -> None:
-    text = REPORT * 2000
-    started = time.perf_counter()
-    sentences = split_sentences(text)
-    elapsed = time.perf_counter() - started
+def test_large_and_degenerate_inputs() -> None:
+    # throughput is measured in benchmarks/extraction_speed.py, not here
+    sentences = split_sentences(REPORT * 2000)
     assert len(sentences) == 15 * 2000
-    # Measured ~80-90k sentences/s; this guard only catches gross regressions on slow machines.
-    assert len(sentences) / elapsed > 15_000
-    started = time.perf_counter()
-    split_sentences(". " * 100_000 + "a. " * 100_000 + "\n" * 10_000 + " " * 100_000)
-    assert time.perf_counter() - started < 2
+    junk = split_sentences(". " * 100_000 + "a. " * 100_000 + "\n" * 10_000 + " " * 100_000)
+    assert all(len(s.text) <= 1000 for s in junk)
