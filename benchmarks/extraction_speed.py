@@ -57,9 +57,8 @@ def main() -> None:
     print(f"{len(text):,} chars, {len(sentences):,} sentences (best of {args.repeat})")
     for stage in ("split", "iocs", "entities"):
         secs = results[f"{stage}_s"]
-        print(
-            f"  {stage:<9} {secs:7.3f} s  {len(text) / secs:>12,.0f} chars/s  {len(sentences) / secs:>10,.0f} sent/s"
-        )
+        rate, srate = len(text) / secs, len(sentences) / secs
+        print(f"  {stage:<9} {secs:7.3f} s  {rate:>12,.0f} chars/s  {srate:>10,.0f} sent/s")
     print(json.dumps(results))
 
 
