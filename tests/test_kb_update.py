@@ -328,3 +328,16 @@ def test_default_base_url_is_mitres_repository(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("TTPMAP_ATTACK_BASE_URL", raising=False)
     assert resolve_base_url() == OFFICIAL
     assert resolve_base_url("http://127.0.0.1:9/x/") == "http://127.0.0.1:9/x"
+
+
+def test_attack_option_loads_a_bundle_from_a_url(mirror: str, cache: Path) -> None:
+    url = f"{mirror}/good/enterprise-attack/enterprise-attack-99.2.json"
+    kb = load_kb(url)
+    assert (kb.version, kb.info.source) == ("99.2", url)
+    assert load_kb().version == "15.0"  # a one-off --attack URL does not change the default
+
+
+def test_attack_option_with_a_bad_url_is_one_clear_error(mirror: str, cache: Path) -> None:
+    with pytest.raises(KnowledgeBaseError) as err:
+        load_kb(f"{mirror}/good/enterprise-attack/enterprise-attack-0.1.json")
+    assert "404" in str(err.value) and "\n" not in str(err.value)
