@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +17,13 @@ from ttpmap.attribute import (
     rank_groups,
     score_groups,
 )
-from ttpmap.attribute.profiles import build_group_profile, find_cves
+from ttpmap.attribute.profiles import build_group_profile, find_cves, is_system_utility
 from ttpmap.errors import UsageError
+from ttpmap.extract.entities import find_entities
 from ttpmap.extract.victimology import find_victimology
 from ttpmap.models import CVERef, Document, Entities, EntityRef, Findings, TechniqueResult
 
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXCHANGE = {"techniques": ["T1190", "T1505.003"], "software": ["China Chopper"], "cves": ["CVE-2021-26855"]}
 
 
@@ -206,3 +210,45 @@ def test_procedure_text_similarity_points_to_the_group_that_wrote_it(kb):
     held = ps.text_index.with_group("G0016", {})
     after = held.similarities(q.text_terms)
     assert after["G0016"] == 0.0 and after["G0007"] == pytest.approx(sims["G0007"])
+
+
+def test_built_in_utilities_are_told_apart_from_offensive_tools(kb):
+    utilities = {sid for sid, sw in kb.software.items() if is_system_utility(sw)}
+    # Net, ipconfig, cmd, Reg, Nltest, dsquery, schtasks, Wevtutil, Systeminfo, Tasklist
+    assert {"S0039", "S0100", "S0106", "S0075", "S0359", "S0105", "S0111", "S0645", "S0096"} <= utilities
+    assert "S0057" in utilities
+    # Mimikatz, PsExec, Cobalt Strike, AdFind, Impacket, China Chopper
+    assert not {"S0002", "S0029", "S0154", "S0552", "S0357", "S0020"} & utilities
+    assert build_profiles(kb).utilities == frozenset(utilities)
+
+
+def test_shared_utilities_count_less_than_shared_malware(kb):
+    ps = build_profiles(kb)
+    net = score_groups(AttributionQuery.build(kb, software=["S0039"]), ps)[0].components
+    assert net["utilities"] > 0 and net["software"] == 0
+    comps = score_groups(AttributionQuery.build(kb, software=["S0039", "S0020"]), ps)
+    assert any(s.components["software"] > 0 for s in comps)
+
+
+def test_flagship_example_points_to_an_exchange_exploiting_prc_group(kb):
+    # The example names APT40 once; names never score, so this is behaviour (plus victimology and the
+    # name-stripped text) putting HAFNIUM or Leviathan ahead of groups that merely share Net, cmd, Reg...
+    text = (EXAMPLES / "apt-exchange-intrusion.md").read_text(encoding="utf-8")
+    expected = json.loads((EXAMPLES / "expected.json").read_text(encoding="utf-8"))["apt-exchange-intrusion"]
+    doc = Document(text, "example", "example", hashlib.sha256(text.encode()).hexdigest(), "text/markdown", ())
+    findings = Findings(
+        document=doc,
+        techniques=[
+            TechniqueResult(id=t, name=kb.techniques[t].name, score=0.9)
+            for t in expected["techniques"]
+            if t in kb.techniques
+        ],
+        entities=find_entities(doc, kb),
+    )
+    ranked = rank_groups(findings, kb, include_weak=True, top=3)
+    assert {"G0125", "G0065"} & {c.id for c in ranked[:3]}
+    leviathan = next(c for c in ranked if c.id == "G0065")
+    assert leviathan.named_in_text
+    for c in ranked[:3]:
+        shared = c.explanation["shared_software"]
+        assert [s["system_utility"] for s in shared] == sorted(s["system_utility"] for s in shared)

@@ -74,7 +74,7 @@ class Calibrator:
 # fit_calibrator(score_cases(kb_cases(load_kb(), 600))) on the embedded ATT&CK v15.0 bundle (12 LOCO
 # + 600 synthetic cases, with procedure-text similarity at the default weights).
 DEFAULT_CALIBRATOR = Calibrator(
-    temperature=7.291725, slope=0.260831, margin_slope=0.030103, intercept=-0.568549
+    temperature=7.012005, slope=0.251412, margin_slope=0.025257, intercept=-0.431915
 )
 
 _FITTED: dict[str, Calibrator] = {}

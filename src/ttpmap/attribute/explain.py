@@ -83,11 +83,17 @@ def explain_candidate(
 
     software = sorted(
         (
-            {"id": s, "name": _name(kb, s), "groups_using": ps.software_groups.get(s, 0)}
+            {
+                "id": s,
+                "name": _name(kb, s),
+                "groups_using": ps.software_groups.get(s, 0),
+                "system_utility": s in ps.utilities,
+            }
             for s in q.software
             if s in prof.software
         ),
-        key=lambda x: (x["groups_using"], x["id"]),
+        # built-in utilities last: sharing them says little
+        key=lambda x: (x["system_utility"], x["groups_using"], x["id"]),
     )
     cves = sorted(c for c in q.cves if c in prof.cves)
     victims = {
@@ -144,8 +150,8 @@ def explain_candidate(
 def summary_sentence(prof: GroupProfile, confidence: str, expl: Mapping[str, Any], kb: KnowledgeBase) -> str:
     """One estimative sentence: consistency with a group's tradecraft and the main reasons."""
     reasons = []
-    if expl["shared_software"]:
-        names = [s["name"] for s in expl["shared_software"][:3]]
+    names = [s["name"] for s in expl["shared_software"] if not s.get("system_utility")][:3]
+    if names:
         reasons.append(f"shared use of {_join(names)}")
     distinctive = [s for s in expl["shared_techniques"] if s["id"] in expl["distinctive_techniques"]][:2]
     if distinctive:

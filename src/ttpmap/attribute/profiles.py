@@ -20,7 +20,7 @@ from types import MappingProxyType
 from ttpmap.attribute import textsim
 from ttpmap.attribute.textsim import TextIndex
 from ttpmap.extract.victimology import find_victimology, region_of
-from ttpmap.kb import KnowledgeBase
+from ttpmap.kb import KnowledgeBase, Software
 
 SOFTWARE_TECHNIQUE_WEIGHT = 0.5
 """Strength of a technique the group has only through a tool it uses (direct use counts 1)."""
@@ -28,6 +28,20 @@ SOFTWARE_CVE_WEIGHT = 0.5
 """Strength of a CVE the group has only through a tool it uses."""
 CLUSTER_SOFTWARE_WEIGHT = 3.0
 """In activity-cluster similarity, a software item weighs this many times its IDF (techniques: 1x)."""
+
+# A built-in utility is described by what the operating system provides ("is a Windows utility", "the
+# Windows command-line interpreter", "packaged with Windows", "schedule tasks on a system"); third-party
+# tools are described by where they come from ("open source", "publicly available", "Sysinternals").
+_UTILITY = re.compile(
+    r"\butilit(?:y|ies)\b|\bcommand[- ]line (?:interpreter|utility|tool)\b|\boperating system\b"
+    r"|\b(?:on|within) (?:a|the local) (?:\w+ )?system\b|\ba system's\b",
+    re.IGNORECASE,
+)
+_THIRD_PARTY = re.compile(
+    r"open[- ]source|publicly[- ]available|openly available|\bfree\b|penetration|post-exploitation|"
+    r"Sysinternals|downloader|legitimate|commercial|remote (?:access|administration)|dump",
+    re.IGNORECASE,
+)
 
 _CVE = re.compile(r"\bCVE-(\d{4})-(\d{4,7})\b", re.IGNORECASE)
 _CACHE_SIZE = 4
@@ -39,6 +53,19 @@ def find_cves(text: str) -> list[str]:
     for m in _CVE.finditer(text or ""):
         seen.setdefault(f"CVE-{m.group(1)}-{m.group(2)}", None)
     return list(seen)
+
+
+def is_system_utility(software: Software) -> bool:
+    """True for a tool the KB describes as part of an operating system (Net, ipconfig, cmd, schtasks...).
+
+    Every intrusion uses these, so naming one says little about who is behind it, however few groups
+    the KB happens to record with it.
+    """
+    if software.kind != "tool":
+        return False
+    text = re.sub(r"\(Citation:[^)]*\)", "", software.description)
+    first = re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)[0]
+    return bool(_UTILITY.search(first)) and not _THIRD_PARTY.search(text)
 
 
 @dataclass(frozen=True)
@@ -113,6 +140,8 @@ class ProfileSet:
     excluded_campaigns: frozenset[str] = frozenset()
     default_idf: float = field(default=0.0)
     text_index: TextIndex | None = None
+    utilities: frozenset[str] = frozenset()
+    """Software that is a built-in system utility (:func:`is_system_utility`)."""
 
     def __len__(self) -> int:
         return len(self.profiles)
@@ -376,6 +405,7 @@ def assemble(
         excluded_campaigns=excluded,
         default_idf=math.log((n + 1.0) / 0.5),
         text_index=TextIndex.fit({gid: p.text_terms for gid, p in profiles.items()}),
+        utilities=frozenset(sid for sid, sw in kb.software.items() if is_system_utility(sw)),
     )
     norms = {c.id: _norm(ps, c) for prof in profiles.values() for c in prof.clusters}
     norms.update({c.id: _norm(ps, c) for c in campaigns.values()})
