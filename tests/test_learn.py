@@ -136,6 +136,9 @@ def test_read_tram(tmp_path):
     split = [("The actor used PowerShell.", 0, 26), ("Then it slept.", 27, 41)]
     ex = document_examples([doc], lambda _t: split)
     assert [(e.label, e.text) for e in ex] == [("T1059.001", split[0][0]), (NONE, split[1][0])]
+    assert ex[0].weight > ex[1].weight  # report positives outweigh report negatives (and KB examples)
+    spans = document_examples([doc], lambda _t: split)
+    assert ("T1059.001", "PowerShell") not in [(e.label, e.text) for e in spans]  # too short alone
 
 
 def test_read_annoctr_locates_mentions(tmp_path):

@@ -26,7 +26,7 @@ from ttpmap.learn.corpus import (
 )
 from ttpmap.learn.model import TechniqueModel
 
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"
 """Bump whenever training data or features change, so cached models are rebuilt."""
 
 _FORMAT = "ttpmap.technique-model/1"
