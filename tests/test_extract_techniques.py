@@ -89,3 +89,26 @@ def test_phrase_hits_prefer_sub_technique_phrases():
     assert hits == ["T1566.001", "T1059.003"]
     assert phrase_hits("a phishing campaign") == ["T1566"]
     assert phrase_hits("the customer's torrent client") == []
+
+
+def test_defensive_sections_and_headings_are_not_evidence() -> None:
+    from ttpmap.extract.techniques import narrative_sentences
+    from ttpmap.ingest.sentences import split_sentences
+    from ttpmap.models import Document
+
+    text = (
+        "Initial access\n"
+        "The actor exploited the VPN appliance and dropped a web shell.\n"
+        "Recommended mitigations\n"
+        "Place Outlook Web App behind a reverse proxy that requires authentication.\n"
+        "Detection\n"
+        "Any access to the memory of lsass.exe by other processes should be investigated.\n"
+        "Lateral movement\n"
+        "The actor then moved laterally over RDP.\n"
+    )
+    doc = Document(text, "t", "t", "", "text", split_sentences(text))
+    kept = [s.text for s in narrative_sentences(doc)]
+    assert kept == [
+        "The actor exploited the VPN appliance and dropped a web shell.",
+        "The actor then moved laterally over RDP.",
+    ]

@@ -159,6 +159,44 @@ def is_prose(text: str) -> bool:
     return len(words) >= 4 and sum(map(len, words)) >= 0.5 * len(text)
 
 
+# Headings of the parts of a report that advise defenders or list references rather than narrate what
+# the adversary did; their sentences are not evidence of adversary behaviour.
+_DEFENSIVE_HEADING = re.compile(
+    r"mitigat|recommend|remediat|\bdetections?\b|\bdetecting\b|\bhunting\b|indicators? of compromise|"
+    r"\biocs?\b|\breferences\b|acknowledg|appendix|disclaimer|guidance|best practices?|"
+    r"what (?:you|to) (?:can )?do|actions? for|how to protect|\bprevention\b|further reading",
+    re.IGNORECASE,
+)
+_HEADING_MAX = 80
+
+
+def _is_heading(doc_text: str, sentence: Sentence) -> bool:
+    """A short line of its own that does not end like a sentence."""
+    before = doc_text[max(0, sentence.start - 1) : sentence.start]
+    after = doc_text[sentence.end : sentence.end + 1]
+    return (
+        len(sentence.text) <= _HEADING_MAX
+        and before in ("", "\n")
+        and after in ("", "\n")
+        and not sentence.text.rstrip().endswith((".", ",", ";"))
+        and sentence.text[:1].isupper()
+    )
+
+
+def narrative_sentences(doc: Document) -> list[Sentence]:
+    """Sentences outside defensive sections (mitigations, detection, IOCs, references), headings left out."""
+    kept: list[Sentence] = []
+    defensive = False
+    for sentence in _sentences(doc):
+        if _is_heading(doc.text, sentence):
+            # a heading opens a section; it is a label, not a description of behaviour
+            defensive = _DEFENSIVE_HEADING.search(sentence.text) is not None
+            continue
+        if not defensive:
+            kept.append(sentence)
+    return kept
+
+
 def is_advice(text: str) -> bool:
     """Defensive advice ("disable PowerShell", "we recommend ...") describes no adversary behaviour."""
     return _ADVICE.search(text) is not None
@@ -197,7 +235,7 @@ def sentence_margins(model: TechniqueModel, texts: Sequence[str]) -> np.ndarray:
 def votes(doc: Document, model: TechniqueModel) -> dict[str, _Votes]:
     """Each prose, non-advice sentence's best techniques (and those it names by a salient phrase) with
     their margins, grouped by technique."""
-    kept = [s for s in _sentences(doc) if is_prose(s.text) and not is_advice(s.text)]
+    kept = [s for s in narrative_sentences(doc) if is_prose(s.text) and not is_advice(s.text)]
     margins = sentence_margins(model, [s.text for s in kept])
     classes = model.classes_
     by_tech: dict[str, _Votes] = {}
