@@ -112,3 +112,19 @@ def test_defensive_sections_and_headings_are_not_evidence() -> None:
         "The actor exploited the VPN appliance and dropped a web shell.",
         "The actor then moved laterally over RDP.",
     ]
+
+
+def test_table_rows_do_not_end_a_defensive_section() -> None:
+    from ttpmap.extract.techniques import narrative_sentences
+    from ttpmap.ingest.sentences import split_sentences
+    from ttpmap.models import Document
+
+    text = (
+        "Indicators of Compromise\n"
+        "Type | Indicator | Notes\n"
+        "Scheduled task | \\Microsoft\\Windows\\Update | Runs upd.ps1 every six hours\n"
+        "Timeline\n"
+        "The actor returned in March.\n"
+    )
+    doc = Document(text, "t", "t", "", "text", split_sentences(text))
+    assert [s.text for s in narrative_sentences(doc)] == ["The actor returned in March."]

@@ -171,7 +171,7 @@ _HEADING_MAX = 80
 
 
 def _is_heading(doc_text: str, sentence: Sentence) -> bool:
-    """A short line of its own that does not end like a sentence."""
+    """A short line of its own that does not end like a sentence (and is not a table row)."""
     before = doc_text[max(0, sentence.start - 1) : sentence.start]
     after = doc_text[sentence.end : sentence.end + 1]
     return (
@@ -179,6 +179,7 @@ def _is_heading(doc_text: str, sentence: Sentence) -> bool:
         and before in ("", "\n")
         and after in ("", "\n")
         and not sentence.text.rstrip().endswith((".", ",", ";"))
+        and "|" not in sentence.text
         and sentence.text[:1].isupper()
     )
 
