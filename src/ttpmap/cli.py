@@ -38,6 +38,8 @@ AttackOpt = Annotated[
     ),
 ]
 DomainOpt = Annotated[str, typer.Option("--domain", help="ATT&CK domain: enterprise, mobile or ics.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Name or path of a model from `ttpmap train`.")]
+TableJsonOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
 FORMATS = ("table", "json", "markdown")
 EXPORTS = ("advisory", "brief", "navigator", "stix", "misp", "csv", "json")
 
@@ -120,9 +122,7 @@ def analyze(
     no_model: Annotated[
         bool, typer.Option("--no-model", help="Skip the technique model (explicit IDs only).")
     ] = False,
-    model_name: Annotated[
-        str | None, typer.Option("--model", help="Name or path of a model from `ttpmap train`.")
-    ] = None,
+    model_name: ModelOpt = None,
     attack: AttackOpt = None,
     domain: DomainOpt = "enterprise",
 ) -> None:
@@ -372,8 +372,8 @@ def attribute(
     ] = None,
     cve: Annotated[str | None, typer.Option("--cve", help="Comma list of CVE IDs.")] = None,
     top: Annotated[int, typer.Option(help="Number of candidate groups.")] = 5,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
-    model_name: Annotated[str | None, typer.Option("--model", help="Technique model name or path.")] = None,
+    fmt: TableJsonOpt = "table",
+    model_name: ModelOpt = None,
     attack: AttackOpt = None,
     domain: DomainOpt = "enterprise",
 ) -> None:
@@ -440,8 +440,8 @@ def mitigate(
         list[str], typer.Argument(help="Technique IDs (T1190 T1505.003 …), a report, or an analysis JSON.")
     ],
     limit: Annotated[int, typer.Option(help="How many mitigations and detections to list.")] = 10,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
-    model_name: Annotated[str | None, typer.Option("--model", help="Technique model name or path.")] = None,
+    fmt: TableJsonOpt = "table",
+    model_name: ModelOpt = None,
     attack: AttackOpt = None,
     domain: DomainOpt = "enterprise",
 ) -> None:
@@ -491,7 +491,7 @@ def mitigate(
 def kb_info(
     attack: AttackOpt = None,
     domain: DomainOpt = "enterprise",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    fmt: TableJsonOpt = "table",
 ) -> None:
     """Source, domain, version, sha256 and counts of the knowledge base in use."""
     kb = _load_kb(attack, domain)
@@ -541,7 +541,7 @@ def kb_show(
     ],
     attack: AttackOpt = None,
     domain: DomainOpt = "enterprise",
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    fmt: TableJsonOpt = "table",
 ) -> None:
     """Details of one ATT&CK object and its relations."""
     from ttpmap.kb.describe import describe
