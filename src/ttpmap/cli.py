@@ -28,7 +28,9 @@ app = typer.Typer(
 kb_app = typer.Typer(help="Inspect and update the ATT&CK knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 
-out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
+# piped output is 140 columns wide unless COLUMNS says otherwise
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 140
+out = Console(highlight=False, soft_wrap=False, width=_WIDTH)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 AttackOpt = Annotated[
@@ -219,10 +221,10 @@ def render_summary(a: Any) -> None:
     if a.techniques:
         t = Table(title=f"Techniques ({len(a.techniques)})", show_lines=False, expand=False)
         t.add_column("ID", style="bold cyan", no_wrap=True)
-        t.add_column("Technique", max_width=32)
-        t.add_column("Tactic", max_width=24)
+        t.add_column("Technique", max_width=30, overflow="fold")
+        t.add_column("Tactic", max_width=22, overflow="fold")
         t.add_column("Score", justify="right")
-        t.add_column("Best evidence", min_width=40, max_width=80, overflow="fold")
+        t.add_column("Best evidence", ratio=2, max_width=80, overflow="fold")
         for tech in a.techniques:
             ev = tech.evidence[0].text if tech.evidence else ""
             ev = ev if len(ev) <= 160 else ev[:157] + "…"
