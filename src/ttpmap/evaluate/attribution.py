@@ -51,6 +51,7 @@ from ttpmap.attribute.rank import (
     shared_evidence,
 )
 from ttpmap.kb import KnowledgeBase
+from ttpmap.kb.text import name_pattern
 from ttpmap.models import Document, Findings, TechniqueResult
 
 FindingsFn = Callable[[str], Findings]
@@ -134,18 +135,9 @@ class ReportCase:
     techniques: frozenset[str]
 
 
-def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
-    usable = sorted({n.strip() for n in names if len(n.strip()) >= 3}, key=len, reverse=True)
-    if not usable:
-        return None
-    return re.compile(
-        r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in usable) + r")(?![\w-])", re.IGNORECASE
-    )
-
-
 def _group_pattern(kb: KnowledgeBase, gid: str, min_len: int = 3) -> re.Pattern[str] | None:
     g = kb.groups[gid]
-    return _name_pattern(n for n in (g.name, *g.aliases) if len(n.strip()) >= min_len)
+    return name_pattern((g.name, *g.aliases), ignore_case=True, min_len=min_len)
 
 
 def actor_names(kb: KnowledgeBase, group_ids: Iterable[str], *, software: str = "distinctive") -> list[str]:
@@ -169,7 +161,7 @@ def actor_names(kb: KnowledgeBase, group_ids: Iterable[str], *, software: str = 
 
 def mask_text(text: str, names: Iterable[str], token: str = MASK) -> str:
     """Replace every case-insensitive, whole-word occurrence of the names by ``token``."""
-    pattern = _name_pattern(names)
+    pattern = name_pattern(names, ignore_case=True)
     return pattern.sub(token, text) if pattern else text
 
 

@@ -20,7 +20,7 @@ from ttpmap.kb.model import (
     Technique,
 )
 from ttpmap.kb.store import KnowledgeBase
-from ttpmap.kb.text import clean_description, plain
+from ttpmap.kb.text import clean_description, name_pattern, plain
 
 _DOMAIN_KEYS = {"enterprise": "enterprise-attack", "mobile": "mobile-attack", "ics": "ics-attack"}
 
@@ -47,13 +47,6 @@ def _channel(log_source: dict[str, Any]) -> str:
     # ATT&CK v18 writes a missing channel as null or as the string "None"
     channel = str(log_source.get("channel") or "")
     return "" if channel == "None" else channel
-
-
-def _name_pattern(names: list[str]) -> re.Pattern[str] | None:
-    usable = sorted({n for n in names if len(n) >= 3}, key=len, reverse=True)
-    if not usable:
-        return None
-    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in usable) + r")(?![\w-])")
 
 
 def _mask_names(
@@ -207,7 +200,7 @@ def build_kb(bundle: dict[str, Any], *, domain: str, source: str, sha256: str, v
     mitigates: list[Link] = []
     detects: list[Link] = []
     attributed: dict[str, list[str]] = defaultdict(list)
-    patterns = {k: _name_pattern(v) for k, v in source_names.items()}
+    patterns = {k: name_pattern(v) for k, v in source_names.items()}
     analytics = {o["id"]: o for o in objects if o["type"] == "x-mitre-analytic"}
     for o in objects:
         if o["type"] != "relationship" or o.get("revoked") or o.get("x_mitre_deprecated"):
