@@ -17,7 +17,6 @@ and "none" (names only). Nothing is written to disk except the usual KB/model ca
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import statistics
 import sys
@@ -28,8 +27,9 @@ from ttpmap.attribute import build_profiles, rank_campaigns, rank_groups
 from ttpmap.attribute.calibrate import calibration_report
 from ttpmap.attribute.profiles import clear_cache
 from ttpmap.evaluate.attribution import default_report_cases, evaluate_loco, evaluate_reports, gold_findings
+from ttpmap.ingest import from_text
 from ttpmap.kb import KnowledgeBase, load_kb
-from ttpmap.models import Document, Findings
+from ttpmap.models import Findings
 
 TARGETS = {"loco_v18_top1": 0.60, "loco_v18_top5": 0.85, "reports_top3": 0.70, "ece": 0.10, "latency_ms": 100}
 
@@ -67,16 +67,13 @@ def loco_tables(kb: KnowledgeBase, out: dict) -> None:
 
 def mapper_findings_fn(kb: KnowledgeBase):
     """The pipeline's extraction (technique model + explicit IDs + entities) on raw text."""
-    from ttpmap.ingest.sentences import split_sentences
     from ttpmap.pipeline import Options, default_model, extract
 
     model = default_model(kb, progress=lambda m: print(f"    [mapper] {m}", file=sys.stderr))
     options = Options()
 
     def findings_fn(text: str) -> Findings:
-        sha = hashlib.sha256(text.encode()).hexdigest()
-        doc = Document(text, "case", "case", sha, "text/plain", tuple(split_sentences(text)))
-        return extract(doc, kb, model, options)
+        return extract(from_text(text, source="case"), kb, model, options)
 
     return findings_fn
 

@@ -15,10 +15,9 @@ from pathlib import Path
 
 from ttpmap.extract.entities import find_entities
 from ttpmap.extract.iocs import find_iocs
-from ttpmap.ingest import load
+from ttpmap.ingest import from_text, load
 from ttpmap.ingest.sentences import split_sentences
 from ttpmap.kb import load_kb
-from ttpmap.models import Document
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -42,11 +41,9 @@ def main() -> None:
     base = "\n\n".join(load(str(p)).text for p in reports)
     text = (base * (args.size // len(base) + 1))[: args.size]
     kb = load_kb()
-    sentences = split_sentences(text)
-    doc = Document(
-        text=text, title="bench", source="bench", sha256="", media_type="text", sentences=sentences
-    )
-    find_entities(Document("warm", "w", "w", "", "text", ()), kb)
+    doc = from_text(text, source="bench")
+    sentences = doc.sentences
+    find_entities(from_text("warm up"), kb)
     results = {
         "chars": len(text),
         "sentences": len(sentences),

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from ttpmap.extract.attack_ids import find_attack_ids, find_other_ids
-from ttpmap.ingest import split_sentences
+from ttpmap.ingest import from_text
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Document
 
 
 def make_doc(text: str) -> Document:
-    return Document(
-        text=text,
-        title="test",
-        source="test.txt",
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
-        media_type="text/plain",
-        sentences=split_sentences(text),
-    )
+    return from_text(text, source="test.txt")
 
 
 TEXT = (

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
 from ttpmap.extract.entities import find_entities
-from ttpmap.ingest import split_sentences
+from ttpmap.ingest import from_text
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Document, Entities
 
@@ -17,14 +16,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def make_doc(text: str) -> Document:
-    return Document(
-        text=text,
-        title="test",
-        source="test.txt",
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
-        media_type="text/plain",
-        sentences=split_sentences(text),
-    )
+    return from_text(text, source="test.txt")
 
 
 def named(text: str, kb: KnowledgeBase) -> set[str]:

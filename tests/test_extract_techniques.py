@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 import pytest
 
 from ttpmap.extract.techniques import PHRASES, is_advice, is_prose, map_techniques, phrase_hits
-from ttpmap.ingest.sentences import split_sentences
+from ttpmap.ingest import from_text
 from ttpmap.learn.artifacts import load_or_train
 from ttpmap.models import Document
 
@@ -21,8 +20,7 @@ def model(kb):
 
 
 def document(text: str) -> Document:
-    sha = hashlib.sha256(text.encode()).hexdigest()
-    return Document(text, "t", "test", sha, "text/plain", split_sentences(text))
+    return from_text(text, source="test")
 
 
 INTRUSION = (
@@ -93,8 +91,6 @@ def test_phrase_hits_prefer_sub_technique_phrases():
 
 def test_defensive_sections_and_headings_are_not_evidence() -> None:
     from ttpmap.extract.techniques import narrative_sentences
-    from ttpmap.ingest.sentences import split_sentences
-    from ttpmap.models import Document
 
     text = (
         "Initial access\n"
@@ -106,7 +102,7 @@ def test_defensive_sections_and_headings_are_not_evidence() -> None:
         "Lateral movement\n"
         "The actor then moved laterally over RDP.\n"
     )
-    doc = Document(text, "t", "t", "", "text", split_sentences(text))
+    doc = from_text(text)
     kept = [s.text for s in narrative_sentences(doc)]
     assert kept == [
         "The actor exploited the VPN appliance and dropped a web shell.",
@@ -116,8 +112,6 @@ def test_defensive_sections_and_headings_are_not_evidence() -> None:
 
 def test_table_rows_do_not_end_a_defensive_section() -> None:
     from ttpmap.extract.techniques import narrative_sentences
-    from ttpmap.ingest.sentences import split_sentences
-    from ttpmap.models import Document
 
     text = (
         "Indicators of Compromise\n"
@@ -126,5 +120,5 @@ def test_table_rows_do_not_end_a_defensive_section() -> None:
         "Timeline\n"
         "The actor returned in March.\n"
     )
-    doc = Document(text, "t", "t", "", "text", split_sentences(text))
+    doc = from_text(text)
     assert [s.text for s in narrative_sentences(doc)] == ["The actor returned in March."]

@@ -423,3 +423,16 @@ def test_expand_sources(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file") as raised:
         expand_sources([str(single), str(tmp_path / "nope.pdf")])
     assert raised.value.source == str(tmp_path / "nope.pdf")
+
+
+def test_from_text_builds_a_document_without_readers() -> None:
+    import hashlib
+
+    from ttpmap.ingest import from_text
+
+    text = "The actor ran whoami. Then it used net user /domain to list accounts."
+    doc = from_text(text, source="corpus:1")
+    assert (doc.source, doc.title, doc.media_type) == ("corpus:1", "corpus:1", "text")
+    assert doc.sha256 == hashlib.sha256(text.encode()).hexdigest()
+    assert [text[s.start : s.end] for s in doc.sentences] == [s.text for s in doc.sentences]
+    assert len(doc.sentences) == 2

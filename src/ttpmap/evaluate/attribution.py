@@ -26,7 +26,6 @@ probability against observed top-1 accuracy (with its ECE).
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import re
 from collections import Counter
@@ -281,10 +280,9 @@ def load_flow_cases(path: str | Path, kb: KnowledgeBase, *, min_techniques: int 
 
 
 def _document(text: str, source: str) -> Document:
-    from ttpmap.ingest.sentences import split_sentences
+    from ttpmap.ingest import from_text
 
-    sha = hashlib.sha256(text.encode()).hexdigest()
-    return Document(text, source, source, sha, "text/plain", tuple(split_sentences(text)))
+    return from_text(text, source=source)
 
 
 def gold_findings(case: ReportCase, text: str, kb: KnowledgeBase) -> Findings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -62,10 +61,9 @@ def _gold(kb: KnowledgeBase, labels: Iterable[str]) -> set[str]:
 
 def as_document(doc: LabelledDocument) -> Document:
     """A labelled document as the pipeline's Document (its text is already clean)."""
-    from ttpmap.ingest.sentences import split_sentences
+    from ttpmap.ingest import from_text
 
-    sha = hashlib.sha256(doc.text.encode()).hexdigest()
-    return Document(doc.text, doc.doc_id, doc.doc_id, sha, "text/plain", split_sentences(doc.text))
+    return from_text(doc.text, source=doc.doc_id)
 
 
 def _folds(n: int, k: int, seed: int = 0) -> list[np.ndarray]:

@@ -20,7 +20,7 @@ from ttpmap.ingest.sentences import split_sentences
 from ttpmap.ingest.text import Extracted, check_line_length, first_line, tidy
 from ttpmap.models import Document
 
-__all__ = ["MEDIA_TYPES", "detect_media_type", "expand_sources", "load", "split_sentences"]
+__all__ = ["MEDIA_TYPES", "detect_media_type", "expand_sources", "from_text", "load", "split_sentences"]
 
 STDIN = "-"
 
@@ -72,6 +72,18 @@ def load(source: str | Path, *, data: bytes | None = None, limits: Limits | None
         media_type=media_type,
         sentences=split_sentences(text),
         metadata={"bytes": len(data), **extracted.metadata},
+    )
+
+
+def from_text(text: str, *, source: str = "text", title: str | None = None) -> Document:
+    """A Document from text that is already clean (corpora, tests, benchmarks): no limits or readers."""
+    return Document(
+        text=text,
+        title=title or source,
+        source=source,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        media_type="text",
+        sentences=split_sentences(text),
     )
 
 

@@ -285,14 +285,7 @@ def _summary(
         first.append(f"The actor gained initial access through {ways}.")
     later = [
         r
-        for short in (
-            "persistence",
-            "credential-access",
-            "lateral-movement",
-            "collection",
-            "exfiltration",
-            "impact",
-        )
+        for short in KEY_TACTICS[1:]  # what followed initial access
         for r in by_short.get(short, {}).get("techniques", [])[:1]
     ]
     if later:
