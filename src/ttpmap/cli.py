@@ -297,7 +297,8 @@ def _split_list(value: str | None) -> list[str]:
 
 def _findings_for(path: str, kb: Any, model_name: str | None) -> Any:
     """Findings from a saved analysis JSON, or by extracting them from a report."""
-    from ttpmap.models import Analysis, Document, Findings
+    from ttpmap.models import Analysis
+    from ttpmap.pipeline import findings_from_analysis
 
     p = Path(path)
     if p.suffix == ".json" and p.is_file():
@@ -306,59 +307,12 @@ def _findings_for(path: str, kb: Any, model_name: str | None) -> Any:
         except (ValueError, UnicodeDecodeError):
             raw = None
         if isinstance(raw, dict) and str(raw.get("schema", "")).startswith("ttpmap.analysis/"):
-            saved = Analysis.model_validate(raw)
-            info = saved.document
-            doc = Document(
-                text="",
-                title=info.title,
-                source=info.source,
-                sha256=info.sha256,
-                media_type=info.media_type,
-                sentences=(),
-            )
-            return Findings(
-                document=doc, techniques=saved.techniques, iocs=saved.iocs, entities=saved.entities
-            )
+            return findings_from_analysis(Analysis.model_validate(raw))
     from ttpmap.ingest import load
     from ttpmap.pipeline import Options, extract
 
     doc = load(path, data=sys.stdin.buffer.read() if path == "-" else None)
     return extract(doc, kb, _load_model(kb, model_name), Options())
-
-
-def _findings_from_flags(kb: Any, techniques: list[str], software: list[str], cves: list[str]) -> Any:
-    from ttpmap.models import CVERef, Document, Entities, EntityRef, Findings, TechniqueResult
-
-    techs = []
-    for tid in techniques:
-        rid = kb.resolve(tid)
-        if rid is None or rid not in kb.techniques:
-            raise UsageError(f"unknown or deprecated technique ID {tid!r}")
-        t = kb.techniques[rid]
-        techs.append(
-            TechniqueResult(id=t.id, name=t.name, tactics=kb.tactic_names(t), score=1.0, origin="user")
-        )
-    sw_refs = []
-    for name in software:
-        obj = kb.get(name) if kb.is_attack_id(name) else None
-        if obj is None:
-            lowered = name.lower()
-            obj = next(
-                (
-                    s
-                    for s in kb.software.values()
-                    if lowered in {s.name.lower(), *(x.lower() for x in s.aliases)}
-                ),
-                None,
-            )
-        if obj is None or obj.id not in kb.software:
-            raise UsageError(f"unknown software {name!r} (try `ttpmap kb search`)")
-        sw_refs.append(EntityRef(id=obj.id, name=obj.name, mention=name))
-    doc = Document(
-        text="", title="explicit evidence", source="command line", sha256="", media_type="flags", sentences=()
-    )
-    ents = Entities(software=sw_refs, cves=[CVERef(id=c.upper()) for c in cves])
-    return Findings(document=doc, techniques=techs, entities=ents)
 
 
 @app.command()
@@ -381,12 +335,15 @@ def attribute(
 ) -> None:
     """Rank threat groups whose tradecraft is consistent with a report or explicit evidence."""
     from ttpmap.attribute import rank_campaigns, rank_groups
+    from ttpmap.pipeline import findings_from_evidence
 
     kb = _load_kb(attack, domain)
     if report:
         findings = _findings_for(report, kb, model_name)
     elif techniques or software or cve:
-        findings = _findings_from_flags(kb, _split_list(techniques), _split_list(software), _split_list(cve))
+        findings = findings_from_evidence(
+            kb, _split_list(techniques), _split_list(software), _split_list(cve)
+        )
     else:
         raise UsageError("give a report, an analysis JSON, or --techniques/--software/--cve")
     groups = rank_groups(findings, kb, top=top, include_weak=True)
@@ -449,10 +406,11 @@ def mitigate(
 ) -> None:
     """Recommend mitigations and detections for observed techniques."""
     from ttpmap.defend import rank_detections, rank_mitigations
+    from ttpmap.pipeline import findings_from_evidence
 
     kb = _load_kb(attack, domain)
     if all(kb.is_attack_id(i) for i in items):
-        techniques = _findings_from_flags(kb, items, [], []).techniques
+        techniques = findings_from_evidence(kb, items).techniques
     elif len(items) == 1:
         techniques = _findings_for(items[0], kb, model_name).techniques
     else:

@@ -9,13 +9,16 @@ from typing import Any
 
 from ttpmap import __version__
 from ttpmap.config import Limits
-from ttpmap.errors import TtpmapError
+from ttpmap.errors import TtpmapError, UsageError
 from ttpmap.kb import KnowledgeBase, load_kb
 from ttpmap.models import (
     Analysis,
     AttackInfo,
+    CVERef,
     Document,
     DocumentInfo,
+    Entities,
+    EntityRef,
     Evidence,
     Findings,
     TechniqueResult,
@@ -129,6 +132,49 @@ def assemble(findings: Findings, kb: KnowledgeBase, options: Options) -> Analysi
     return analysis
 
 
+def findings_from_evidence(
+    kb: KnowledgeBase, techniques: Iterable[str] = (), software: Iterable[str] = (), cves: Iterable[str] = ()
+) -> Findings:
+    """Findings from evidence an analyst states directly (technique IDs, software names or IDs, CVEs)."""
+    techs = []
+    for tid in techniques:
+        rid = kb.resolve(tid)
+        if rid is None or rid not in kb.techniques:
+            raise UsageError(f"unknown or deprecated technique ID {tid!r}")
+        t = kb.techniques[rid]
+        techs.append(
+            TechniqueResult(id=t.id, name=t.name, tactics=kb.tactic_names(t), score=1.0, origin="user")
+        )
+    by_name = {n.lower(): s for s in kb.software.values() for n in (s.name, *s.aliases)}
+    refs = []
+    for name in software:
+        obj = kb.get(name) if kb.is_attack_id(name) else by_name.get(name.strip().lower())
+        if obj is None or obj.id not in kb.software:
+            raise UsageError(f"unknown software {name!r} (try `ttpmap kb search`)")
+        refs.append(EntityRef(id=obj.id, name=obj.name, mention=name))
+    doc = Document(
+        text="", title="explicit evidence", source="command line", sha256="", media_type="", sentences=()
+    )
+    entities = Entities(software=refs, cves=[CVERef(id=c.strip().upper()) for c in cves])
+    return Findings(document=doc, techniques=techs, entities=entities)
+
+
+def findings_from_analysis(analysis: Analysis) -> Findings:
+    """The findings of a saved analysis (its text is not kept, so text signals are absent)."""
+    info = analysis.document
+    doc = Document(
+        text="",
+        title=info.title,
+        source=info.source,
+        sha256=info.sha256,
+        media_type=info.media_type,
+        sentences=(),
+    )
+    return Findings(
+        document=doc, techniques=analysis.techniques, iocs=analysis.iocs, entities=analysis.entities
+    )
+
+
 def analyze_document(
     doc: Document, kb: KnowledgeBase, model: Any | None = None, options: Options | None = None
 ) -> Analysis:
@@ -195,5 +241,7 @@ __all__ = [
     "assemble",
     "default_model",
     "extract",
+    "findings_from_analysis",
+    "findings_from_evidence",
     "merge_techniques",
 ]

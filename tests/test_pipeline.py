@@ -1,0 +1,55 @@
+"""The pipeline's own logic: merging evidence, findings from stated evidence or a saved analysis."""
+
+from __future__ import annotations
+
+import pytest
+
+from ttpmap.errors import UsageError
+from ttpmap.ingest import from_text
+from ttpmap.models import Evidence, TechniqueResult
+from ttpmap.pipeline import (
+    Options,
+    analyze_document,
+    findings_from_analysis,
+    findings_from_evidence,
+    merge_techniques,
+)
+
+
+def _hit(tid: str, score: float, start: int, origin: str) -> TechniqueResult:
+    ev = Evidence(text="x", start=start, end=start + 1, score=score)
+    return TechniqueResult(id=tid, name=tid, score=score, evidence=[ev], origin=origin)
+
+
+def test_merge_keeps_both_kinds_of_evidence() -> None:
+    merged = merge_techniques(
+        [_hit("T1059.001", 0.6, 10, "text"), _hit("T1105", 0.9, 30, "text")],
+        [_hit("T1059.001", 1.0, 50, "explicit-id"), _hit("T1190", 1.0, 70, "explicit-id")],
+    )
+    by_id = {t.id: t for t in merged}
+    assert [t.id for t in merged] == ["T1059.001", "T1190", "T1105"]
+    assert by_id["T1059.001"].origin == "text+explicit-id"
+    assert by_id["T1059.001"].score == 1.0
+    assert {e.start for e in by_id["T1059.001"].evidence} == {10, 50}
+
+
+def test_findings_from_evidence_resolves_ids_and_names(kb) -> None:
+    found = findings_from_evidence(kb, ["T1086", "T1190"], ["china chopper", "S0002"], ["cve-2021-26855"])
+    assert [t.id for t in found.techniques] == ["T1059.001", "T1190"]  # revoked T1086 mapped
+    assert [s.id for s in found.entities.software] == ["S0020", "S0002"]
+    assert [c.id for c in found.entities.cves] == ["CVE-2021-26855"]
+    with pytest.raises(UsageError):
+        findings_from_evidence(kb, ["T9999"])
+    with pytest.raises(UsageError):
+        findings_from_evidence(kb, [], ["no such tool"])
+
+
+def test_saved_analysis_round_trips_to_findings(kb) -> None:
+    text = "The actors exploited CVE-2021-26855 and used China Chopper. See T1505.003 for details."
+    analysis = analyze_document(from_text(text, source="note.txt"), kb, None, Options(techniques=False))
+    assert [t.id for t in analysis.techniques] == ["T1505.003"]
+    found = findings_from_analysis(analysis)
+    assert found.document.source == "note.txt"
+    assert [t.id for t in found.techniques] == ["T1505.003"]
+    assert [s.id for s in found.entities.software] == ["S0020"]
+    assert [c.id for c in found.entities.cves] == ["CVE-2021-26855"]
