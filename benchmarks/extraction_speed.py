@@ -16,8 +16,8 @@ from pathlib import Path
 from ttpmap.extract.entities import find_entities
 from ttpmap.extract.iocs import find_iocs
 from ttpmap.ingest import from_text, load
-from ttpmap.ingest.sentences import split_sentences
 from ttpmap.kb import load_kb
+from ttpmap.text import split_sentences
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -50,8 +50,8 @@ from ttpmap.attribute.rank import (
     shared_evidence,
 )
 from ttpmap.kb import KnowledgeBase
-from ttpmap.kb.text import name_pattern
 from ttpmap.models import Document, Findings, TechniqueResult
+from ttpmap.text import name_pattern
 
 FindingsFn = Callable[[str], Findings]
 MASK = "[REDACTED]"

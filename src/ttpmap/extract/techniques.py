@@ -221,7 +221,7 @@ class _Votes:
 def _sentences(doc: Document) -> Sequence[Sentence]:
     if doc.sentences:
         return doc.sentences
-    from ttpmap.ingest.sentences import split_sentences
+    from ttpmap.text import split_sentences
 
     return split_sentences(doc.text)
 

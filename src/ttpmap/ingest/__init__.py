@@ -16,9 +16,9 @@ from pathlib import Path
 from ttpmap.config import Limits
 from ttpmap.errors import InputError, InputTooLarge
 from ttpmap.ingest.detect import MEDIA_TYPES, detect_media_type
-from ttpmap.ingest.sentences import split_sentences
 from ttpmap.ingest.text import Extracted, check_line_length, first_line, tidy
 from ttpmap.models import Document
+from ttpmap.text import split_sentences
 
 __all__ = ["MEDIA_TYPES", "detect_media_type", "expand_sources", "from_text", "load", "split_sentences"]
 

@@ -20,7 +20,8 @@ from ttpmap.kb.model import (
     Technique,
 )
 from ttpmap.kb.store import KnowledgeBase
-from ttpmap.kb.text import clean_description, name_pattern, plain
+from ttpmap.kb.text import clean_description, plain
+from ttpmap.text import name_pattern
 
 _DOMAIN_KEYS = {"enterprise": "enterprise-attack", "mobile": "mobile-attack", "ics": "ics-attack"}
 

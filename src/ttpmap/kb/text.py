@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 _CITATION = re.compile(r"\s*\(Citation:[^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
@@ -40,14 +39,3 @@ def clean_description(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
 def plain(text: str) -> str:
     """Description text without citations or link markup."""
     return clean_description(text)[0]
-
-
-def name_pattern(
-    names: Iterable[str], *, ignore_case: bool = False, min_len: int = 3
-) -> re.Pattern[str] | None:
-    """One regex matching any of ``names`` as whole words (longest first); None if none is usable."""
-    usable = sorted({n.strip() for n in names if len(n.strip()) >= min_len}, key=len, reverse=True)
-    if not usable:
-        return None
-    body = "|".join(re.escape(n) for n in usable)
-    return re.compile(r"(?<![\w-])(?:" + body + r")(?![\w-])", re.IGNORECASE if ignore_case else 0)

@@ -49,7 +49,7 @@ def _say(progress: Progress, message: str) -> None:
 
 
 def _sentence_spans(text: str) -> list[tuple[str, int, int]]:
-    from ttpmap.ingest.sentences import split_sentences
+    from ttpmap.text import split_sentences
 
     return [(s.text, s.start, s.end) for s in split_sentences(text)]
 

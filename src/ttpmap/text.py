@@ -1,4 +1,4 @@
-"""Split clean text into sentences with exact character offsets (regex based, no NLP library).
+"""Text utilities every stage shares: sentence splitting with exact character offsets (regex based).
 
 Threat reports are full of periods that do not end sentences (``svchost.exe``, ``10.1.2.3``,
 ``evil[.]com``, ``v2.1.3``, ``e.g.``), and of lines that are sentences without a period (list
@@ -8,6 +8,7 @@ items, table rows, headings, command lines). The rules here are tuned for that t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ttpmap.models import Sentence
 
@@ -180,3 +181,14 @@ def _cut_point(text: str, start: int, limit: int) -> int:
         if text[i].isspace():
             return i
     return limit
+
+
+def name_pattern(
+    names: Iterable[str], *, ignore_case: bool = False, min_len: int = 3
+) -> re.Pattern[str] | None:
+    """One regex matching any of ``names`` as whole words (longest first); None if none is usable."""
+    usable = sorted({n.strip() for n in names if len(n.strip()) >= min_len}, key=len, reverse=True)
+    if not usable:
+        return None
+    body = "|".join(re.escape(n) for n in usable)
+    return re.compile(r"(?<![\w-])(?:" + body + r")(?![\w-])", re.IGNORECASE if ignore_case else 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ttpmap.ingest.sentences import MAX_SENTENCE_CHARS, split_sentences
+from ttpmap.text import MAX_SENTENCE_CHARS, split_sentences
 
 REPORT = """APT99 targets the energy sector
 

@@ -1,0 +1,5 @@
+"""``python -m ttpmap.cli``."""
+
+from ttpmap.cli import main
+
+main()

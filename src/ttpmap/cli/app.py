@@ -1,0 +1,93 @@
+"""The Typer application, shared options and the loaders every command uses."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from ttpmap import __version__
+from ttpmap.errors import UsageError
+
+app = typer.Typer(
+    name="ttpmap",
+    help="Turn threat reports into ATT&CK-mapped tradecraft, attribution, mitigations and advisories.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+kb_app = typer.Typer(help="Inspect and update the ATT&CK knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+# piped output is 140 columns wide unless COLUMNS says otherwise
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 140
+out = Console(highlight=False, soft_wrap=False, width=_WIDTH)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+AttackOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--attack", help="ATT&CK bundle path or URL (.json/.json.gz; default: TTPMAP_ATTACK or v15.0)."
+    ),
+]
+DomainOpt = Annotated[str, typer.Option("--domain", help="ATT&CK domain: enterprise, mobile or ics.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Name or path of a model from `ttpmap train`.")]
+TableJsonOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+FORMATS = ("table", "json", "markdown")
+EXPORTS = ("advisory", "brief", "navigator", "stix", "misp", "csv", "json")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"ttpmap {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """ttpmap: threat report → ATT&CK techniques, IOCs, attribution, mitigations, advisories (offline)."""
+
+
+def _load_kb(attack: str | None, domain: str) -> Any:
+    from ttpmap.kb import load_kb
+
+    with err.status("Loading ATT&CK knowledge base…", spinner="dots"):
+        return load_kb(attack or os.environ.get("TTPMAP_ATTACK") or None, domain)
+
+
+def _load_model(kb: Any, model_name: str | None) -> Any:
+    from ttpmap.learn.artifacts import load_model, load_or_train
+
+    if model_name:
+        return load_model(model_name)
+    with err.status("Loading technique model (first run trains it from ATT&CK)…", spinner="dots") as status:
+        return load_or_train(kb, progress=lambda msg: status.update(msg))
+
+
+def _parse_formats(value: str, allowed: tuple[str, ...]) -> list[str]:
+    items = [v.strip().lower() for v in value.split(",") if v.strip()]
+    if "all" in items:
+        return list(allowed)
+    bad = [v for v in items if v not in allowed]
+    if bad:
+        raise UsageError(f"unknown export format {', '.join(bad)}; choose from all, {', '.join(allowed)}")
+    return items
+
+
+def _stem(source: str, used: set[str]) -> str:
+    base = "stdin" if source == "-" else Path(source).stem
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in base)[:80] or "report"
+    candidate, n = stem, 2
+    while candidate in used:
+        candidate, n = f"{stem}-{n}", n + 1
+    used.add(candidate)
+    return candidate

@@ -1,0 +1,162 @@
+"""`ttpmap attribute` and `ttpmap mitigate`: groups and defences for a report or explicit evidence."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ttpmap.cli.app import AttackOpt, DomainOpt, ModelOpt, TableJsonOpt, _load_kb, _load_model, app, out
+from ttpmap.cli.views import _label
+from ttpmap.errors import UsageError
+
+
+def _split_list(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _findings_for(path: str, kb: Any, model_name: str | None) -> Any:
+    """Findings from a saved analysis JSON, or by extracting them from a report."""
+    from ttpmap.models import Analysis
+    from ttpmap.pipeline import findings_from_analysis
+
+    p = Path(path)
+    if p.suffix == ".json" and p.is_file():
+        try:
+            raw = json.loads(p.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raw = None
+        if isinstance(raw, dict) and str(raw.get("schema", "")).startswith("ttpmap.analysis/"):
+            return findings_from_analysis(Analysis.model_validate(raw))
+    from ttpmap.ingest import load
+    from ttpmap.pipeline import Options, extract
+
+    doc = load(path, data=sys.stdin.buffer.read() if path == "-" else None)
+    return extract(doc, kb, _load_model(kb, model_name), Options())
+
+
+@app.command()
+def attribute(
+    report: Annotated[
+        str | None, typer.Argument(help="A report, or an analysis JSON from `analyze`.")
+    ] = None,
+    techniques: Annotated[
+        str | None, typer.Option(help="Comma list of technique IDs, e.g. T1190,T1505.003.")
+    ] = None,
+    software: Annotated[
+        str | None, typer.Option(help='Comma list of software names or IDs, e.g. "China Chopper".')
+    ] = None,
+    cve: Annotated[str | None, typer.Option("--cve", help="Comma list of CVE IDs.")] = None,
+    top: Annotated[int, typer.Option(help="Number of candidate groups.")] = 5,
+    fmt: TableJsonOpt = "table",
+    model_name: ModelOpt = None,
+    attack: AttackOpt = None,
+    domain: DomainOpt = "enterprise",
+) -> None:
+    """Rank threat groups whose tradecraft is consistent with a report or explicit evidence."""
+    from ttpmap.attribute import rank_campaigns, rank_groups
+    from ttpmap.pipeline import findings_from_evidence
+
+    kb = _load_kb(attack, domain)
+    if report:
+        findings = _findings_for(report, kb, model_name)
+    elif techniques or software or cve:
+        findings = findings_from_evidence(
+            kb, _split_list(techniques), _split_list(software), _split_list(cve)
+        )
+    else:
+        raise UsageError("give a report, an analysis JSON, or --techniques/--software/--cve")
+    groups = rank_groups(findings, kb, top=top, include_weak=True)
+    campaigns = rank_campaigns(findings, kb)
+    if fmt == "json":
+        payload = {
+            "attribution": [g.model_dump() for g in groups],
+            "campaigns": [c.model_dump() for c in campaigns],
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    if not groups:
+        out.print("No confident match: the evidence is too weak or too generic to point at a known group.")
+        return
+    t = Table(title="Groups whose tradecraft is consistent with the evidence", expand=False)
+    t.add_column("#", justify="right")
+    t.add_column("Group", style="bold")
+    t.add_column("Score", justify="right")
+    t.add_column("Confidence")
+    t.add_column("Explanation", max_width=90, overflow="fold")
+    for i, g in enumerate(groups, 1):
+        ex = g.explanation if isinstance(g.explanation, dict) else {}
+        parts = [str(ex.get("summary", ""))]
+        for key in ("shared_software", "distinctive_techniques", "shared_cves"):
+            vals = ex.get(key)
+            if vals:
+                parts.append(f"{key.replace('_', ' ')}: " + ", ".join(_label(v) for v in vals[:6]))
+        t.add_row(
+            str(i),
+            escape(f"{g.name} ({g.id})"),
+            f"{g.score:.2f}",
+            g.confidence,
+            escape("\n".join(p for p in parts if p)),
+        )
+    out.print(t)
+    if campaigns:
+        out.print(
+            "Closest known campaigns: "
+            + ", ".join(escape(f"{c.name} ({c.id}) {c.score:.2f}") for c in campaigns)
+        )
+
+
+@app.command()
+def mitigate(
+    items: Annotated[
+        list[str], typer.Argument(help="Technique IDs (T1190 T1505.003 …), a report, or an analysis JSON.")
+    ],
+    limit: Annotated[int, typer.Option(help="How many mitigations and detections to list.")] = 10,
+    fmt: TableJsonOpt = "table",
+    model_name: ModelOpt = None,
+    attack: AttackOpt = None,
+    domain: DomainOpt = "enterprise",
+) -> None:
+    """Recommend mitigations and detections for observed techniques."""
+    from ttpmap.defend import rank_detections, rank_mitigations
+    from ttpmap.pipeline import findings_from_evidence
+
+    kb = _load_kb(attack, domain)
+    if all(kb.is_attack_id(i) for i in items):
+        techniques = findings_from_evidence(kb, items).techniques
+    elif len(items) == 1:
+        techniques = _findings_for(items[0], kb, model_name).techniques
+    else:
+        raise UsageError("give technique IDs, or one report / analysis JSON")
+    mitigations = rank_mitigations(techniques, kb, limit=limit)
+    detections = rank_detections(techniques, kb, limit=limit)
+    if fmt == "json":
+        payload = {
+            "mitigations": [m.model_dump() for m in mitigations],
+            "detections": [d.model_dump() for d in detections],
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    t = Table(title=f"Mitigations for {len(techniques)} techniques", expand=False)
+    t.add_column("ID", style="bold green")
+    t.add_column("Mitigation")
+    t.add_column("Layer", justify="right")
+    t.add_column("Adds", justify="right")
+    t.add_column("Covers", max_width=50, overflow="fold")
+    for m in mitigations:
+        layer = str((m.model_extra or {}).get("layer", ""))
+        t.add_row(m.id, escape(m.name), layer, f"{m.score:.0%}", ", ".join(m.covers))
+    out.print(t)
+    t = Table(title="Detections (data components to watch)", expand=False)
+    t.add_column("Data component", style="bold")
+    t.add_column("Covers", max_width=40, overflow="fold")
+    t.add_column("Log sources", max_width=60, overflow="fold")
+    for d in detections:
+        name = f"{d.data_source}: {d.name}" if d.data_source else d.name
+        t.add_row(escape(name), ", ".join(d.covers), escape("; ".join(d.log_sources[:4])))
+    out.print(t)
