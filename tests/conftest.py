@@ -29,7 +29,7 @@ def kb(session_cache) -> KnowledgeBase:
 def analysis_apt():
     """Hand-built Analysis of examples/apt-exchange-intrusion.md, for defend/ and publish/ tests.
 
-    Read-only: tests that change it work on ``analysis_apt.model_copy(deep=True)``.
+    Immutable (frozen): tests that need a variant build one with ``model_copy(update=...)``.
     """
     from pathlib import Path
 

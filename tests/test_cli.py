@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from contract import assert_valid
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 EXPECTED = json.loads((EXAMPLES / "expected.json").read_text(encoding="utf-8"))
@@ -82,6 +84,7 @@ def test_analyze_json_contract_on_every_format(name: str, trained: None) -> None
     assert proc.returncode == 0, proc.stderr.decode()
     data = json.loads(proc.stdout)
     assert data["schema"] == "ttpmap.analysis/1"
+    assert_valid(data)
     assert set(data) >= {"document", "attack", "techniques", "iocs", "entities", "attribution", "mitigations"}
     assert data["attack"] == {"domain": "enterprise", "version": "15.0"}
     assert data["document"]["sentences"] > 50
@@ -107,6 +110,7 @@ def test_evidence_offsets_point_into_the_document(trained: None, tmp_path: Path)
     proc = run("analyze", str(src), "-f", "json")
     assert proc.returncode == 0, proc.stderr.decode()
     data = json.loads(proc.stdout)
+    assert_valid(data)
     text = load(str(src)).text
     assert data["techniques"], "no techniques found in the ransomware example"
     for tech in data["techniques"]:
@@ -128,6 +132,7 @@ def test_stix_input_explicit_ids(trained: None) -> None:
     proc = run("analyze", str(EXAMPLES / "phishing-campaign.stix.json"), "-f", "json")
     assert proc.returncode == 0, proc.stderr.decode()
     data = json.loads(proc.stdout)
+    assert_valid(data)
     assert data["document"]["media_type"] == "stix"
     assert data["techniques"]
 
@@ -137,6 +142,7 @@ def test_stdin_input(trained: None) -> None:
     proc = run("analyze", "-", "-f", "json", stdin=text)
     assert proc.returncode == 0, proc.stderr.decode()
     assert json.loads(proc.stdout)["document"]["source"] == "-"
+    assert_valid(json.loads(proc.stdout))
 
 
 def test_batch_writes_one_json_per_input_and_exports(trained: None, tmp_path: Path) -> None:
@@ -153,6 +159,8 @@ def test_batch_writes_one_json_per_input_and_exports(trained: None, tmp_path: Pa
     assert proc.returncode == 0, proc.stderr.decode()
     names = sorted(p.name for p in out.iterdir())
     assert "apt-exchange-intrusion.json" in names and "phishing-campaign.json" in names
+    for name in ("apt-exchange-intrusion.json", "phishing-campaign.json"):
+        assert_valid(json.loads((out / name).read_text(encoding="utf-8")))
     assert any(n.endswith("-layer.json") for n in names)
     assert any(n.endswith("-stix.json") for n in names)
     assert any(n.endswith("-iocs.csv") for n in names)
@@ -265,6 +273,8 @@ def test_mitigate_and_attribute_from_flags() -> None:
     proc = run("mitigate", "T1190", "T1505.003", "T1003.001", "-f", "json")
     assert proc.returncode == 0, proc.stderr.decode()
     data = json.loads(proc.stdout)
+    assert_valid(data)
+    assert data["schema"] == "ttpmap.mitigation/1"
     assert data["mitigations"] and data["detections"]
     covered = {t for m in data["mitigations"] for t in m["covers"]}
     assert {"T1190", "T1003.001"} <= covered
@@ -280,9 +290,42 @@ def test_mitigate_and_attribute_from_flags() -> None:
         "json",
     )
     assert proc.returncode == 0, proc.stderr.decode()
+    assert_valid(json.loads(proc.stdout))
+    assert json.loads(proc.stdout)["schema"] == "ttpmap.attribution/1"
     names = [g["id"] for g in json.loads(proc.stdout)["attribution"]]
     assert names, "no candidates"
     assert set(names[:5]) & {"G0125", "G0065", "G0027", "G0096", "G0093"}
+
+
+def test_attribute_and_mitigate_read_a_saved_analysis(tmp_path: Path) -> None:
+    """A saved analysis JSON is validated on load: the fixture works, other versions fail in one line."""
+    fixture = ROOT / "tests" / "fixtures" / "analysis_apt.json"
+    proc = run("attribute", str(fixture), "-f", "json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert_valid(json.loads(proc.stdout))
+    proc = run("mitigate", str(fixture), "-f", "json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    data = json.loads(proc.stdout)
+    assert_valid(data)
+    assert {t for m in data["mitigations"] for t in m["covers"]} & {"T1190", "T1505.003"}
+    future = json.loads(fixture.read_text(encoding="utf-8"))
+    future["schema"] = "ttpmap.analysis/999"
+    (tmp_path / "future.json").write_text(json.dumps(future), encoding="utf-8")
+    line = assert_one_line_error(run("attribute", str(tmp_path / "future.json")), 3)
+    assert "ttpmap.analysis/999" in line and "future.json" in line
+    future["schema"] = "ttpmap.analysis/1"
+    future["document"]["extra_field"] = 1
+    (tmp_path / "extra.json").write_text(json.dumps(future), encoding="utf-8")
+    line = assert_one_line_error(run("mitigate", str(tmp_path / "extra.json")), 3)
+    assert "document.extra_field" in line
+
+
+def test_choice_options_are_checked_by_the_parser() -> None:
+    bad = (["kb", "info", "-f", "yaml"], ["kb", "info", "--domain", "mars"], ["mitigate", "T1190", "-f", "x"])
+    for args in bad:
+        proc = run(*args)
+        assert proc.returncode == 2
+        assert "Invalid value" in proc.stderr.decode() and "Traceback" not in proc.stderr.decode()
 
 
 def test_output_names_are_unique_per_batch() -> None:

@@ -317,11 +317,11 @@ def test_gzipped_bundle_loads(slice_file: Path, tmp_path: Path, cache: Path) -> 
 def test_attack_environment_variable_names_the_bundle(
     slice_file: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ttpmap.config import Settings
-
+    """``TTPMAP_ATTACK`` is honoured by the library's ``load_kb()`` itself, not only by the CLI."""
     monkeypatch.setenv("TTPMAP_ATTACK", str(slice_file))
-    kb = load_kb(Settings().attack)
+    kb = load_kb()
     assert kb.info.source == str(slice_file)
+    assert resolve_source("explicit.json", "enterprise") == "explicit.json"  # a flag still wins
 
 
 @pytest.mark.parametrize(

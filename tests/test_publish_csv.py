@@ -45,10 +45,18 @@ def test_technique_table(kb, analysis_apt):
 
 
 def test_injected_cells_in_every_column(kb, analysis_apt):
-    hostile = analysis_apt.model_copy(deep=True)
-    hostile.techniques[0].name = "=cmd|' /C calc'!A0"
-    hostile.techniques[0].evidence = [Evidence(text="@SUM(1)\nline two", start=0, end=5, score=1.0)]
-    hostile.iocs = [Indicator(type="-2+3", value="+evil", defanged="+evil")]
+    first = analysis_apt.techniques[0].model_copy(
+        update={
+            "name": "=cmd|' /C calc'!A0",
+            "evidence": [Evidence(text="@SUM(1)\nline two", start=0, end=5, score=1.0)],
+        }
+    )
+    hostile = analysis_apt.model_copy(
+        update={
+            "techniques": [first, *analysis_apt.techniques[1:]],
+            "iocs": [Indicator(type="-2+3", value="+evil", defanged="+evil")],
+        }
+    )
     tech = _rows(techniques_csv(hostile, kb))[0]
     assert tech["name"].startswith("'=") and tech["evidence"] == "'@SUM(1) line two"
     ioc = _rows(iocs_csv(hostile))[0]

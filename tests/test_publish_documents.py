@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ttpmap.errors import ExportError, UsageError
-from ttpmap.models import Evidence, Indicator
+from ttpmap.models import Analysis, Evidence, Indicator
 from ttpmap.publish import FORMATS, ExportIncomplete, advisory, brief, export
 
 GOLDEN = Path(__file__).parent / "golden" / "advisory_apt.md"
@@ -32,13 +32,13 @@ def rendered(tmp_path_factory, kb, analysis_apt) -> dict[str, Path]:
 @pytest.fixture
 def hostile(analysis_apt):
     """The fixture with markup, Markdown and attribute injection in every free-text field."""
-    a = analysis_apt.model_copy(deep=True)
-    a.document.title = 'Report <script>alert("t")</script> | " onmouseover="alert(2)'
-    a.techniques[0].evidence.insert(0, Evidence(text=HOSTILE_EVIDENCE, start=0, end=10, score=1.0))
-    a.attribution[0].explanation["summary"] = "<b>bold</b> | `x` " + HOSTILE_EVIDENCE
-    a.attribution[0].explanation["victimology"] = "# heading\n- list | cell"
-    a.iocs.append(Indicator(type="url", value="https://evil.example/<script>", defanged=""))
-    return a
+    a = analysis_apt.model_dump(by_alias=True)  # analyses are immutable: edit a copy of its JSON form
+    a["document"]["title"] = 'Report <script>alert("t")</script> | " onmouseover="alert(2)'
+    a["techniques"][0]["evidence"].insert(0, Evidence(text=HOSTILE_EVIDENCE, start=0, end=10, score=1.0))
+    a["attribution"][0]["explanation"]["summary"] = "<b>bold</b> | `x` " + HOSTILE_EVIDENCE
+    a["attribution"][0]["explanation"]["victimology"] = "# heading\n- list | cell"
+    a["iocs"].append(Indicator(type="url", value="https://evil.example/<script>", defanged=""))
+    return Analysis.model_validate(a)
 
 
 def test_golden_advisory_markdown(kb, analysis_apt):

@@ -1,9 +1,13 @@
-"""Settings from flags, environment (``TTPMAP_*``) and defaults; the cache directory."""
+"""Settings from flags, environment (``TTPMAP_*``) and defaults; the cache directory.
+
+The one place the environment is read, shared by the CLI and the Python API.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
@@ -17,6 +21,19 @@ def cache_dir() -> Path:
     path = Path(env) if env else Path(platformdirs.user_cache_dir("ttpmap"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def attack_source() -> str | None:
+    """The ATT&CK bundle path or URL named by ``TTPMAP_ATTACK``, if any (a ``--attack`` flag wins)."""
+    return os.environ.get("TTPMAP_ATTACK", "").strip() or None
+
+
+def build_time() -> datetime:
+    """Now (UTC, whole seconds), or ``SOURCE_DATE_EPOCH`` when set, so outputs are reproducible."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -48,12 +65,3 @@ class Limits:
             max_pdf_pages=_env_int("TTPMAP_MAX_PAGES", base.max_pdf_pages),
             max_seconds=float(_env_int("TTPMAP_MAX_SECONDS", int(base.max_seconds))),
         )
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything a pipeline run needs to know besides its inputs."""
-
-    attack: str | None = field(default_factory=lambda: os.environ.get("TTPMAP_ATTACK") or None)
-    domain: str = field(default_factory=lambda: os.environ.get("TTPMAP_DOMAIN", "enterprise"))
-    limits: Limits = field(default_factory=Limits.from_env)

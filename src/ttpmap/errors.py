@@ -49,3 +49,7 @@ class ModelError(TtpmapError):
 
 class ExportError(TtpmapError):
     """An output format could not be produced (e.g. PDF without Pango)."""
+
+
+class SchemaError(InputError):
+    """A saved JSON document does not match the versioned contract (unknown version or keys)."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ttpmap.errors import SchemaError
 
 SCHEMA = "ttpmap.analysis/1"
+ATTRIBUTION_SCHEMA = "ttpmap.attribution/1"
+MITIGATION_SCHEMA = "ttpmap.mitigation/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +37,9 @@ class Document:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """Output models: every field declared (unknown keys are errors) and immutable once built."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_serialization_defaults_required=True)
 
 
 class Evidence(_Model):
@@ -54,10 +60,15 @@ class TechniqueResult(_Model):
     score: float
     evidence: list[Evidence] = Field(default_factory=list)
     origin: str = "text"
+    count: int | None = Field(default=None, description="Times the ID is written in the text (explicit IDs).")
+    original_id: str | None = Field(default=None, description="The revoked ID the text wrote, if any.")
 
 
 class Indicator(_Model):
     """An indicator of compromise, refanged in ``value`` and defanged in ``defanged``."""
+
+    # the "ioc" helper declares `count` and `private` (issue #10); until then they pass through
+    model_config = ConfigDict(extra="allow")
 
     type: str
     value: str
@@ -83,6 +94,8 @@ class CVERef(_Model):
 
 
 class Entities(_Model):
+    """KB objects and CVEs named in the text."""
+
     groups: list[EntityRef] = Field(default_factory=list)
     software: list[EntityRef] = Field(default_factory=list)
     campaigns: list[EntityRef] = Field(default_factory=list)
@@ -102,12 +115,19 @@ class GroupCandidate(_Model):
 
 
 class CampaignCandidate(_Model):
+    """A known ATT&CK campaign whose techniques and software resemble the report."""
+
     id: str
     name: str
     score: float
     attributed_to: list[str] = Field(default_factory=list)
     shared_techniques: list[str] = Field(default_factory=list)
     shared_software: list[str] = Field(default_factory=list)
+
+
+_COVERAGE = "Cumulative share of the technique weight covered once this pick is made."
+_WEIGHT_SHARE = "Share of the technique weight it covers on its own."
+_LAYER = "1 in the first full cover of the techniques, 2 in the next (defence in depth), ..."
 
 
 class MitigationResult(_Model):
@@ -117,6 +137,10 @@ class MitigationResult(_Model):
     name: str
     covers: list[str]
     score: float
+    coverage: float = Field(default=0.0, description=_COVERAGE)
+    weight_share: float = Field(default=0.0, description=_WEIGHT_SHARE)
+    layer: int = Field(default=1, description=_LAYER)
+    url: str = ""
     advice: dict[str, str] = Field(default_factory=dict)
 
 
@@ -129,9 +153,15 @@ class DetectionResult(_Model):
     covers: list[str]
     score: float
     log_sources: list[str] = Field(default_factory=list)
+    coverage: float = Field(default=0.0, description=_COVERAGE)
+    weight_share: float = Field(default=0.0, description=_WEIGHT_SHARE)
+    layer: int = Field(default=1, description=_LAYER)
+    advice: dict[str, str] = Field(default_factory=dict)
 
 
 class DocumentInfo(_Model):
+    """Where the analysed report came from."""
+
     title: str
     source: str
     sha256: str
@@ -141,6 +171,8 @@ class DocumentInfo(_Model):
 
 
 class AttackInfo(_Model):
+    """The ATT&CK release the analysis was mapped with."""
+
     domain: str
     version: str
 
@@ -148,7 +180,7 @@ class AttackInfo(_Model):
 class Analysis(_Model):
     """The result of analysing one report; its JSON form is the stable contract in DESIGN.md."""
 
-    schema_: str = Field(default=SCHEMA, alias="schema")
+    schema_: Literal["ttpmap.analysis/1"] = Field(default=SCHEMA, alias="schema")
     document: DocumentInfo
     attack: AttackInfo
     techniques: list[TechniqueResult] = Field(default_factory=list)
@@ -158,13 +190,62 @@ class Analysis(_Model):
     campaigns: list[CampaignCandidate] = Field(default_factory=list)
     mitigations: list[MitigationResult] = Field(default_factory=list)
     detections: list[DetectionResult] = Field(default_factory=list)
+    candidates: list[TechniqueResult] = Field(
+        default_factory=list, description="Below-threshold techniques (only with --all-scores)."
+    )
     generated_by: str = ""
     created: str = ""
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     def to_json(self, indent: int | None = 2) -> str:
         """Serialise with the contract's key names."""
         return self.model_dump_json(by_alias=True, indent=indent, exclude_none=False)
+
+
+class AttributionReport(_Model):
+    """What ``ttpmap attribute -f json`` prints: ranked groups and the closest campaigns."""
+
+    schema_: Literal["ttpmap.attribution/1"] = Field(default=ATTRIBUTION_SCHEMA, alias="schema")
+    attribution: list[GroupCandidate] = Field(default_factory=list)
+    campaigns: list[CampaignCandidate] = Field(default_factory=list)
+    model_config = ConfigDict(populate_by_name=True)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Serialise with the contract's key names."""
+        return self.model_dump_json(by_alias=True, indent=indent)
+
+
+class MitigationReport(_Model):
+    """What ``ttpmap mitigate -f json`` prints: ranked mitigations and detections."""
+
+    schema_: Literal["ttpmap.mitigation/1"] = Field(default=MITIGATION_SCHEMA, alias="schema")
+    mitigations: list[MitigationResult] = Field(default_factory=list)
+    detections: list[DetectionResult] = Field(default_factory=list)
+    model_config = ConfigDict(populate_by_name=True)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Serialise with the contract's key names."""
+        return self.model_dump_json(by_alias=True, indent=indent)
+
+
+_Versioned = TypeVar("_Versioned", Analysis, AttributionReport, MitigationReport)
+
+
+def load_versioned(model: type[_Versioned], raw: str | bytes | dict[str, Any]) -> _Versioned:
+    """Validate a saved JSON document against ``model``; unknown versions or keys raise SchemaError."""
+    expected = model.model_fields["schema_"].default
+    try:
+        if isinstance(raw, dict):
+            return model.model_validate(raw)
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        if first["loc"] == ("schema",):
+            got = first.get("input")
+            raise SchemaError(f"unsupported schema {got!r}; this ttpmap reads {expected!r}") from None
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise SchemaError(f"not a valid {expected} document: {where}: {first['msg']}{more}") from None
 
 
 @dataclass

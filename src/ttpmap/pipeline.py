@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ttpmap import __version__
-from ttpmap.config import Limits
-from ttpmap.errors import TtpmapError, UsageError
+from ttpmap.config import Limits, build_time
+from ttpmap.errors import SchemaError, TtpmapError, UsageError
 from ttpmap.kb import KnowledgeBase, load_kb
 from ttpmap.models import (
     Analysis,
     AttackInfo,
+    CampaignCandidate,
     CVERef,
+    DetectionResult,
     Document,
     DocumentInfo,
     Entities,
     EntityRef,
     Evidence,
     Findings,
+    GroupCandidate,
+    MitigationResult,
     TechniqueResult,
+    load_versioned,
 )
 
 
@@ -89,19 +95,28 @@ def extract(doc: Document, kb: KnowledgeBase, model: Any | None, options: Option
 
 
 def _now() -> str:
-    """Creation time (UTC); ``SOURCE_DATE_EPOCH`` makes outputs reproducible."""
-    import os
-    from datetime import UTC, datetime
-
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    when = datetime.fromtimestamp(int(epoch), UTC) if epoch and epoch.isdigit() else datetime.now(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    """Creation time (UTC) in the contract's form; ``SOURCE_DATE_EPOCH`` makes it reproducible."""
+    return build_time().strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def assemble(findings: Findings, kb: KnowledgeBase, options: Options) -> Analysis:
     """Attribute and defend from the findings and build the Analysis contract."""
     doc = findings.document
-    analysis = Analysis(
+    attribution: list[GroupCandidate] = []
+    campaigns: list[CampaignCandidate] = []
+    mitigations: list[MitigationResult] = []
+    detections: list[DetectionResult] = []
+    if options.attribution:
+        from ttpmap.attribute import rank_campaigns, rank_groups
+
+        attribution = rank_groups(findings, kb, top=options.attribution_top)
+        campaigns = rank_campaigns(findings, kb)
+    if options.defend and findings.techniques:
+        from ttpmap.defend import rank_detections, rank_mitigations
+
+        mitigations = rank_mitigations(findings.techniques, kb, limit=options.mitigation_limit)
+        detections = rank_detections(findings.techniques, kb, limit=options.mitigation_limit)
+    return Analysis(
         document=DocumentInfo(
             title=doc.title,
             source=doc.source,
@@ -114,22 +129,14 @@ def assemble(findings: Findings, kb: KnowledgeBase, options: Options) -> Analysi
         techniques=findings.techniques,
         iocs=findings.iocs,
         entities=findings.entities,
+        attribution=attribution,
+        campaigns=campaigns,
+        mitigations=mitigations,
+        detections=detections,
+        candidates=findings.candidates if options.all_scores else [],
         generated_by=f"ttpmap {__version__}",
         created=_now(),
     )
-    if options.attribution:
-        from ttpmap.attribute import rank_campaigns, rank_groups
-
-        analysis.attribution = rank_groups(findings, kb, top=options.attribution_top)
-        analysis.campaigns = rank_campaigns(findings, kb)
-    if options.defend and findings.techniques:
-        from ttpmap.defend import rank_detections, rank_mitigations
-
-        analysis.mitigations = rank_mitigations(findings.techniques, kb, limit=options.mitigation_limit)
-        analysis.detections = rank_detections(findings.techniques, kb, limit=options.mitigation_limit)
-    if options.all_scores:
-        analysis.candidates = findings.candidates  # type: ignore[attr-defined]
-    return analysis
 
 
 def findings_from_evidence(
@@ -173,6 +180,47 @@ def findings_from_analysis(analysis: Analysis) -> Findings:
     return Findings(
         document=doc, techniques=analysis.techniques, iocs=analysis.iocs, entities=analysis.entities
     )
+
+
+def read_analysis(source: str | Path) -> Analysis | None:
+    """The saved analysis in ``source`` (validated against the contract), or None if it is not one.
+
+    A ``.json`` file whose ``schema`` names ``ttpmap.analysis/...`` is an analysis: an unknown version
+    or undeclared keys raise :class:`~ttpmap.errors.SchemaError`.
+    """
+    path = Path(source)
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not (isinstance(raw, dict) and str(raw.get("schema", "")).startswith("ttpmap.analysis/")):
+        return None
+    try:
+        return load_versioned(Analysis, raw)
+    except SchemaError as exc:
+        exc.source = str(source)
+        raise
+
+
+def load_findings(
+    source: str,
+    kb: KnowledgeBase,
+    model: Callable[[], Any],
+    *,
+    data: bytes | None = None,
+    options: Options | None = None,
+) -> Findings:
+    """Findings of a saved analysis JSON, or extracted from a report (``model()`` is called only then)."""
+    saved = read_analysis(source) if data is None else None
+    if saved is not None:
+        return findings_from_analysis(saved)
+    from ttpmap.ingest import load
+
+    options = options or Options()
+    doc = load(source, data=data, limits=options.limits)
+    return extract(doc, kb, model() if options.techniques else None, options)
 
 
 def analyze_document(
@@ -243,5 +291,7 @@ __all__ = [
     "extract",
     "findings_from_analysis",
     "findings_from_evidence",
+    "load_findings",
     "merge_techniques",
+    "read_analysis",
 ]

@@ -11,9 +11,10 @@ from rich.markup import escape
 
 from ttpmap.cli.app import (
     EXPORTS,
-    FORMATS,
     AttackOpt,
+    Domain,
     DomainOpt,
+    Format,
     ModelOpt,
     _load_kb,
     _load_model,
@@ -32,7 +33,7 @@ def analyze(
         list[str],
         typer.Argument(help="Report files or folders (PDF, HTML, MD, TXT, DOCX, STIX); - for stdin."),
     ],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="Output: table, json or markdown.")] = "table",
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output on stdout.")] = Format.table,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write one JSON per input (and exports) here.")
     ] = None,
@@ -52,14 +53,12 @@ def analyze(
     ] = False,
     model_name: ModelOpt = None,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Analyse reports: techniques with evidence, IOCs, entities, attribution, mitigations."""
     from ttpmap.ingest import expand_sources
     from ttpmap.pipeline import Options, analyze_many
 
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise UsageError("--threshold must be between 0 and 1")
     exports = _parse_formats(export, EXPORTS) if export else []

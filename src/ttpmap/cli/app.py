@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,10 +36,34 @@ AttackOpt = Annotated[
         "--attack", help="ATT&CK bundle path or URL (.json/.json.gz; default: TTPMAP_ATTACK or v15.0)."
     ),
 ]
-DomainOpt = Annotated[str, typer.Option("--domain", help="ATT&CK domain: enterprise, mobile or ics.")]
+
+
+class Domain(StrEnum):
+    """ATT&CK domains (``ttpmap.config.DOMAINS``)."""
+
+    enterprise = "enterprise"
+    mobile = "mobile"
+    ics = "ics"
+
+
+class TableJson(StrEnum):
+    """Output of the inspection commands: a table for people or JSON for machines."""
+
+    table = "table"
+    json = "json"
+
+
+class Format(StrEnum):
+    """Output of `analyze` on stdout."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+DomainOpt = Annotated[Domain, typer.Option("--domain", help="ATT&CK domain.")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="Name or path of a model from `ttpmap train`.")]
-TableJsonOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
-FORMATS = ("table", "json", "markdown")
+TableJsonOpt = Annotated[TableJson, typer.Option("--format", "-f", help="Output format.")]
 EXPORTS = ("advisory", "brief", "navigator", "stix", "misp", "csv", "json")
 
 
@@ -61,7 +86,7 @@ def _load_kb(attack: str | None, domain: str) -> Any:
     from ttpmap.kb import load_kb
 
     with err.status("Loading ATT&CK knowledge base…", spinner="dots"):
-        return load_kb(attack or os.environ.get("TTPMAP_ATTACK") or None, domain)
+        return load_kb(attack, str(domain))
 
 
 def _load_model(kb: Any, model_name: str | None) -> Any:

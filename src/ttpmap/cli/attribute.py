@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ttpmap.cli.app import AttackOpt, DomainOpt, ModelOpt, TableJsonOpt, _load_kb, _load_model, app, out
-from ttpmap.cli.views import _label
+from ttpmap.cli.app import (
+    AttackOpt,
+    Domain,
+    DomainOpt,
+    ModelOpt,
+    TableJson,
+    TableJsonOpt,
+    _load_kb,
+    _load_model,
+    app,
+    out,
+)
+from ttpmap.cli.views import _label, mitigation_table
 from ttpmap.errors import UsageError
+from ttpmap.models import AttributionReport, MitigationReport
 
 
 def _split_list(value: str | None) -> list[str]:
@@ -21,23 +31,11 @@ def _split_list(value: str | None) -> list[str]:
 
 
 def _findings_for(path: str, kb: Any, model_name: str | None) -> Any:
-    """Findings from a saved analysis JSON, or by extracting them from a report."""
-    from ttpmap.models import Analysis
-    from ttpmap.pipeline import findings_from_analysis
+    """Findings from a saved analysis JSON or a report (``-`` reads stdin)."""
+    from ttpmap.pipeline import load_findings
 
-    p = Path(path)
-    if p.suffix == ".json" and p.is_file():
-        try:
-            raw = json.loads(p.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            raw = None
-        if isinstance(raw, dict) and str(raw.get("schema", "")).startswith("ttpmap.analysis/"):
-            return findings_from_analysis(Analysis.model_validate(raw))
-    from ttpmap.ingest import load
-    from ttpmap.pipeline import Options, extract
-
-    doc = load(path, data=sys.stdin.buffer.read() if path == "-" else None)
-    return extract(doc, kb, _load_model(kb, model_name), Options())
+    data = sys.stdin.buffer.read() if path == "-" else None
+    return load_findings(path, kb, lambda: _load_model(kb, model_name), data=data)
 
 
 @app.command()
@@ -53,10 +51,10 @@ def attribute(
     ] = None,
     cve: Annotated[str | None, typer.Option("--cve", help="Comma list of CVE IDs.")] = None,
     top: Annotated[int, typer.Option(help="Number of candidate groups.")] = 5,
-    fmt: TableJsonOpt = "table",
+    fmt: TableJsonOpt = TableJson.table,
     model_name: ModelOpt = None,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Rank threat groups whose tradecraft is consistent with a report or explicit evidence."""
     from ttpmap.attribute import rank_campaigns, rank_groups
@@ -73,12 +71,8 @@ def attribute(
         raise UsageError("give a report, an analysis JSON, or --techniques/--software/--cve")
     groups = rank_groups(findings, kb, top=top, include_weak=True)
     campaigns = rank_campaigns(findings, kb)
-    if fmt == "json":
-        payload = {
-            "attribution": [g.model_dump() for g in groups],
-            "campaigns": [c.model_dump() for c in campaigns],
-        }
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    if fmt == TableJson.json:
+        sys.stdout.write(AttributionReport(attribution=groups, campaigns=campaigns).to_json() + "\n")
         return
     if not groups:
         out.print("No confident match: the evidence is too weak or too generic to point at a known group.")
@@ -117,10 +111,10 @@ def mitigate(
         list[str], typer.Argument(help="Technique IDs (T1190 T1505.003 …), a report, or an analysis JSON.")
     ],
     limit: Annotated[int, typer.Option(help="How many mitigations and detections to list.")] = 10,
-    fmt: TableJsonOpt = "table",
+    fmt: TableJsonOpt = TableJson.table,
     model_name: ModelOpt = None,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Recommend mitigations and detections for observed techniques."""
     from ttpmap.defend import rank_detections, rank_mitigations
@@ -135,23 +129,10 @@ def mitigate(
         raise UsageError("give technique IDs, or one report / analysis JSON")
     mitigations = rank_mitigations(techniques, kb, limit=limit)
     detections = rank_detections(techniques, kb, limit=limit)
-    if fmt == "json":
-        payload = {
-            "mitigations": [m.model_dump() for m in mitigations],
-            "detections": [d.model_dump() for d in detections],
-        }
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    if fmt == TableJson.json:
+        sys.stdout.write(MitigationReport(mitigations=mitigations, detections=detections).to_json() + "\n")
         return
-    t = Table(title=f"Mitigations for {len(techniques)} techniques", expand=False)
-    t.add_column("ID", style="bold green")
-    t.add_column("Mitigation")
-    t.add_column("Layer", justify="right")
-    t.add_column("Adds", justify="right")
-    t.add_column("Covers", max_width=50, overflow="fold")
-    for m in mitigations:
-        layer = str((m.model_extra or {}).get("layer", ""))
-        t.add_row(m.id, escape(m.name), layer, f"{m.score:.0%}", ", ".join(m.covers))
-    out.print(t)
+    out.print(mitigation_table(mitigations, f"Mitigations for {len(techniques)} techniques", covers_width=50))
     t = Table(title="Detections (data components to watch)", expand=False)
     t.add_column("Data component", style="bold")
     t.add_column("Covers", max_width=40, overflow="fold")

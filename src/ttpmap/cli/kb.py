@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from ttpmap.cli.app import AttackOpt, DomainOpt, TableJsonOpt, _load_kb, err, kb_app, out
+from ttpmap.cli.app import AttackOpt, Domain, DomainOpt, TableJson, TableJsonOpt, _load_kb, err, kb_app, out
 from ttpmap.cli.views import _label
 from ttpmap.errors import UsageError
 
@@ -19,13 +19,13 @@ from ttpmap.errors import UsageError
 @kb_app.command("info")
 def kb_info(
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
-    fmt: TableJsonOpt = "table",
+    domain: DomainOpt = Domain.enterprise,
+    fmt: TableJsonOpt = TableJson.table,
 ) -> None:
     """Source, domain, version, sha256 and counts of the knowledge base in use."""
     kb = _load_kb(attack, domain)
     info = kb.info
-    if fmt == "json":
+    if fmt == TableJson.json:
         sys.stdout.write(json.dumps(info.__dict__, indent=2) + "\n")
         return
     t = Table(show_header=False, expand=False, title="ATT&CK knowledge base")
@@ -44,7 +44,7 @@ def kb_search(
     text: Annotated[str, typer.Argument(help="Words to look for in IDs, names, aliases and descriptions.")],
     limit: Annotated[int, typer.Option(help="Maximum results.")] = 20,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Find techniques, groups, software, campaigns and mitigations."""
     kb = _load_kb(attack, domain)
@@ -69,8 +69,8 @@ def kb_show(
         str, typer.Argument(help="An ATT&CK ID: T1190, G0065, S0002, M1051, C0049, TA0001…")
     ],
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
-    fmt: TableJsonOpt = "table",
+    domain: DomainOpt = Domain.enterprise,
+    fmt: TableJsonOpt = TableJson.table,
 ) -> None:
     """Details of one ATT&CK object and its relations."""
     from ttpmap.kb.describe import describe
@@ -80,7 +80,7 @@ def kb_show(
     if obj is None:
         raise UsageError(f"{attack_id} is not an active {domain} ATT&CK ID in v{kb.info.version}")
     details = describe(kb, obj)
-    if fmt == "json":
+    if fmt == TableJson.json:
         sys.stdout.write(json.dumps(details, indent=2, default=str) + "\n")
         return
     resolved = "" if obj.id == attack_id.upper() else f" (revoked {attack_id.upper()} → {obj.id})"
@@ -108,7 +108,7 @@ def kb_update(
     version: Annotated[
         str | None, typer.Option(help="Release to fetch, e.g. 18.1 (default: newest).")
     ] = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
     reset: Annotated[bool, typer.Option("--reset", help="Go back to the embedded ATT&CK v15.0.")] = False,
 ) -> None:
     """Download an official ATT&CK release from MITRE into the cache and make it the default."""

@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from ttpmap.cli.app import AttackOpt, DomainOpt, _load_kb, app, err, out
+from ttpmap.cli.app import AttackOpt, Domain, DomainOpt, _load_kb, app, err, out
 from ttpmap.errors import UsageError
+
+
+class Dataset(StrEnum):
+    """Formats `ttpmap eval` reads (``ttpmap.evaluate.runner.DATASETS``)."""
+
+    tram = "tram"
+    annoctr = "annoctr"
+    jsonl = "jsonl"
+
+
+class Task(StrEnum):
+    """What `ttpmap eval` measures."""
+
+    techniques = "techniques"
+    attribution = "attribution"
 
 
 @app.command()
@@ -21,7 +37,7 @@ def train(
     name: Annotated[str, typer.Option(help="Name to save the model under.")] = "custom",
     set_default: Annotated[bool, typer.Option("--set-default", help="Use this model by default.")] = False,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Train a technique model from ATT&CK plus your labelled reports."""
     from ttpmap.learn.artifacts import save_model, set_default_model
@@ -44,8 +60,8 @@ def evaluate(
     path: Annotated[
         Path | None, typer.Argument(help="Dataset file (TRAM2 JSONL, AnnoCTR linking JSONL, ttpmap JSONL).")
     ] = None,
-    dataset: Annotated[str, typer.Option(help="tram, annoctr or jsonl.")] = "tram",
-    task: Annotated[str, typer.Option(help="techniques or attribution.")] = "techniques",
+    dataset: Annotated[Dataset, typer.Option(help="Dataset format.")] = Dataset.tram,
+    task: Annotated[Task, typer.Option(help="What to measure.")] = Task.techniques,
     folds: Annotated[int, typer.Option(help="Cross-validate by document with K folds (0 = zero-shot).")] = 0,
     labels: Annotated[
         Path | None, typer.Option(help="Restrict to the technique IDs listed in this file.")
@@ -55,7 +71,7 @@ def evaluate(
         Path | None, typer.Option("--output", "-o", help="Write the results JSON here.")
     ] = None,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Measure technique mapping (or attribution) accuracy on a labelled dataset."""
     from ttpmap.evaluate.runner import run_eval
@@ -63,7 +79,7 @@ def evaluate(
     kb = _load_kb(attack, domain)
     with err.status("Evaluating…", spinner="dots"):
         result, table = run_eval(
-            kb, task=task, dataset=dataset, path=path, folds=folds, labels=labels, limit=limit
+            kb, task=task.value, dataset=dataset.value, path=path, folds=folds, labels=labels, limit=limit
         )
     out.print(table)
     if output:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.markup import escape
@@ -9,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ttpmap.cli.app import out
+from ttpmap.models import MitigationResult
 
 
 def render_summary(a: Any) -> None:
@@ -80,16 +82,20 @@ def render_summary(a: Any) -> None:
     elif a.techniques:
         out.print("[dim]Attribution: no confident match.[/dim]")
     if a.mitigations:
-        t = Table(title="Mitigations (by coverage of observed techniques)", expand=False)
-        t.add_column("ID", style="bold green")
-        t.add_column("Mitigation")
-        t.add_column("Layer", justify="right")
-        t.add_column("Adds", justify="right")
-        t.add_column("Covers", max_width=60, overflow="fold")
-        for m in a.mitigations:
-            layer = str((m.model_extra or {}).get("layer", ""))
-            t.add_row(m.id, escape(m.name), layer, f"{m.score:.0%}", ", ".join(m.covers))
-        out.print(t)
+        out.print(mitigation_table(a.mitigations, "Mitigations (by coverage of observed techniques)"))
+
+
+def mitigation_table(mitigations: Iterable[MitigationResult], title: str, covers_width: int = 60) -> Table:
+    """Ranked mitigations: ID, name, coverage layer, the share each adds and what it covers."""
+    t = Table(title=title, expand=False)
+    t.add_column("ID", style="bold green")
+    t.add_column("Mitigation")
+    t.add_column("Layer", justify="right")
+    t.add_column("Adds", justify="right")
+    t.add_column("Covers", max_width=covers_width, overflow="fold")
+    for m in mitigations:
+        t.add_row(m.id, escape(m.name), str(m.layer), f"{m.score:.0%}", ", ".join(m.covers))
+    return t
 
 
 def _label(value: Any) -> str:

@@ -42,34 +42,35 @@ def find_attack_ids(doc: Document, kb: KnowledgeBase) -> list[TechniqueResult]:
     """Techniques named by ID, score 1.0, ``origin="explicit-id"``, with the sentences naming them as
     evidence; a revoked ID is reported as its replacement with ``original_id`` set."""
     starts = _sentence_index(doc)
-    results: dict[str, TechniqueResult] = {}
-    spans: dict[str, set[tuple[int, int]]] = {}
+    found: dict[str, Technique] = {}
+    counts: dict[str, int] = {}
+    originals: dict[str, str] = {}
+    spans: dict[str, list[tuple[int, int]]] = {}
     for written, start, _end in _technique_mentions(doc.text):
         resolved = kb.resolve(written)
         tech = kb.techniques.get(resolved) if resolved else None
         if not isinstance(tech, Technique):
             continue
+        found.setdefault(tech.id, tech)
+        counts[tech.id] = counts.get(tech.id, 0) + 1
+        if written != tech.id:
+            originals.setdefault(tech.id, written)
         span = _evidence_span(doc, starts, start)
-        result = results.get(tech.id)
-        if result is None:
-            result = results[tech.id] = TechniqueResult(
-                id=tech.id,
-                name=tech.name,
-                tactics=kb.tactic_names(tech),
-                score=1.0,
-                origin="explicit-id",
-                count=0,
-            )
-            spans[tech.id] = set()
-        result.count += 1  # type: ignore[attr-defined]
-        if written != tech.id and getattr(result, "original_id", None) is None:
-            result.original_id = written  # type: ignore[attr-defined]
-        if span not in spans[tech.id]:
-            spans[tech.id].add(span)
-            result.evidence.append(
-                Evidence(text=doc.text[span[0] : span[1]], start=span[0], end=span[1], score=1.0)
-            )
-    return list(results.values())
+        if span not in spans.setdefault(tech.id, []):
+            spans[tech.id].append(span)
+    return [
+        TechniqueResult(
+            id=tid,
+            name=tech.name,
+            tactics=kb.tactic_names(tech),
+            score=1.0,
+            origin="explicit-id",
+            count=counts[tid],
+            original_id=originals.get(tid),
+            evidence=[Evidence(text=doc.text[a:b], start=a, end=b, score=1.0) for a, b in spans[tid]],
+        )
+        for tid, tech in found.items()
+    ]
 
 
 def find_other_ids(doc: Document, kb: KnowledgeBase) -> dict[str, list[str]]:

@@ -390,7 +390,7 @@ def _aggregate(hits: list[_Hit], kb: KnowledgeBase) -> dict[str, list[EntityRef]
             by_id[h.id] = EntityRef(id=h.id, name=name, mention=h.mention, start=h.start, end=h.end, count=1)
             kinds[h.id] = h.kind
         else:
-            ref.count += 1
+            by_id[h.id] = ref.model_copy(update={"count": ref.count + 1})
     out: dict[str, list[EntityRef]] = {"groups": [], "software": [], "campaigns": []}
     for obj_id, ref in by_id.items():
         out[kinds[obj_id]].append(ref)
@@ -415,27 +415,27 @@ def find_entities(doc: Document, kb: KnowledgeBase) -> Entities:
     for kind, mentions in other_id_mentions(doc.text, kb).items():
         if kind not in found:
             continue
-        refs = {r.id: r for r in found[kind]}
+        by_id = {r.id: r for r in found[kind]}
         for obj_id, start, count in mentions:
-            ref = refs.get(obj_id)
+            ref = by_id.get(obj_id)
             if ref is None:
                 obj = kb.get(obj_id)
-                found[kind].append(
-                    EntityRef(
-                        id=obj_id,
-                        name=obj.name if obj is not None else obj_id,
-                        mention=doc.text[start : start + 5],
-                        start=start,
-                        end=start + 5,
-                        count=count,
-                    )
+                by_id[obj_id] = EntityRef(
+                    id=obj_id,
+                    name=obj.name if obj is not None else obj_id,
+                    mention=doc.text[start : start + 5],
+                    start=start,
+                    end=start + 5,
+                    count=count,
                 )
-            else:
-                ref.count += count
-                if ref.start is not None and start < ref.start:
-                    ref.mention, ref.start, ref.end = doc.text[start : start + 5], start, start + 5
-    for refs in found.values():
-        refs.sort(key=lambda r: (-r.count, r.name.lower(), r.id))
+                continue
+            update: dict[str, object] = {"count": ref.count + count}
+            if ref.start is not None and start < ref.start:
+                update.update(mention=doc.text[start : start + 5], start=start, end=start + 5)
+            by_id[obj_id] = ref.model_copy(update=update)
+        found[kind] = list(by_id.values())
+    for kind, refs in found.items():
+        found[kind] = sorted(refs, key=lambda r: (-r.count, r.name.lower(), r.id))
     return Entities(
         groups=found["groups"], software=found["software"], campaigns=found["campaigns"], cves=_cves(doc.text)
     )

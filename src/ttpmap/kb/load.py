@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ttpmap.config import DOMAINS, cache_dir
+from ttpmap.config import DOMAINS, attack_source, cache_dir
 from ttpmap.errors import KnowledgeBaseError, UsageError
 from ttpmap.kb.parse import build_kb
 from ttpmap.kb.store import KnowledgeBase
@@ -64,9 +64,10 @@ def _configured_default(domain: str) -> str | None:
 
 
 def resolve_source(attack: str | None, domain: str) -> str:
-    """The bundle to use: explicit flag/env, else the updated default, else the embedded v15.0."""
+    """The bundle to use: the argument, else ``TTPMAP_ATTACK``, else the updated default, else v15.0."""
     if domain not in DOMAINS:
         raise UsageError(f"unknown ATT&CK domain {domain!r}; choose one of {', '.join(DOMAINS)}")
+    attack = attack or attack_source()
     if attack:
         return attack
     return _configured_default(domain) or str(embedded_bundle(domain))

@@ -193,8 +193,6 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
 
     mitigations = []
     for m in analysis.mitigations:
-        extra = m.model_extra or {}
-        share = extra.get("weight_share", m.score)
         advice = [
             {"technique": f"{technique_name(tid, kb)} ({tid})", "text": one_line(text)}
             for tid, text in list(m.advice.items())[:ADVICE_PER_MITIGATION]
@@ -206,9 +204,9 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
                 "id": m.id,
                 "name": m.name,
                 "url": known_m.url if known_m else "",
-                "share": _percent(float(share)),
+                "share": _percent(m.weight_share),
                 "gain": _percent(m.score),
-                "layer": int(extra.get("layer", 1)),
+                "layer": m.layer,
                 "covers": ", ".join(m.covers),
                 "advice": advice,
             }
@@ -223,7 +221,7 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
                 s.split(": ", 1)[1] if s.startswith(f"{d.data_source}: ") else s for s in d.log_sources
             ]
             or [d.data_source],
-            "share": _percent(float((d.model_extra or {}).get("weight_share", d.score))),
+            "share": _percent(d.weight_share),
         }
         for d in analysis.detections
     ]
@@ -321,11 +319,10 @@ def _key_findings(
         )
     if analysis.mitigations:
         m = analysis.mitigations[0]
-        share = (m.model_extra or {}).get("weight_share", m.score)
         findings.append(
             {
                 "label": "Top mitigation",
-                "text": f"{m.name} ({m.id}) addresses {_percent(float(share))} of the observed activity",
+                "text": f"{m.name} ({m.id}) addresses {_percent(m.weight_share)} of the observed activity",
             }
         )
     return findings

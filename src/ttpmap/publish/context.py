@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePath
 
+from ttpmap.config import build_time
 from ttpmap.kb import KnowledgeBase, Tactic
 from ttpmap.models import Analysis, Evidence, TechniqueResult
 
@@ -20,8 +20,8 @@ def created(analysis: Analysis) -> datetime:
 
     Exports take every timestamp from here so that the same analysis always gives the same files.
     """
-    raw = getattr(analysis, "created", "") or (analysis.model_extra or {}).get("created")
-    if isinstance(raw, str) and raw.strip():
+    raw = analysis.created
+    if raw.strip():
         try:
             stamp = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
             return (
@@ -29,10 +29,7 @@ def created(analysis: Analysis) -> datetime:
             )
         except ValueError:
             pass
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), UTC)
-    return datetime.now(UTC).replace(microsecond=0)
+    return build_time()
 
 
 def attack_version(analysis: Analysis, kb: KnowledgeBase | None) -> str:
