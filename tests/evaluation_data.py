@@ -1,7 +1,7 @@
 """Where the development/evaluation data (never shipped) lives, if this machine has it.
 
-Tests that read it skip cleanly when it is absent. Looked up in ``TTPMAP_EVAL_DATA``, then in
-``shared/data`` beside the checkout (as laid out for developers and CI), then ``/work/shared/data``.
+The one place tests look for it: ``TTPMAP_EVAL_DATA``, else ``shared/data`` beside the checkout (as laid
+out for developers and CI). Tests that read it skip cleanly when it is absent.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ def _find() -> Path:
     candidates = [
         os.environ.get("TTPMAP_EVAL_DATA", ""),
         _ROOT.parent / "shared" / "data",
-        "/work/shared/data",
     ]
     for candidate in candidates:
         if candidate and Path(candidate).is_dir():

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from evaluation_data import DATA
 from ttpmap.evaluate.metrics import prf
 from ttpmap.evaluate.techniques import default_factory, evaluate_techniques, format_table, read_label_set
 from ttpmap.learn.corpus import read_annoctr, read_tram
-
-DATA = Path("/work/shared/data")
 
 
 def test_prf_micro_and_macro():

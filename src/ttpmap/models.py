@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ttpmap.errors import SchemaError
 
-SCHEMA = "ttpmap.analysis/1"
-ATTRIBUTION_SCHEMA = "ttpmap.attribution/1"
-MITIGATION_SCHEMA = "ttpmap.mitigation/1"
+SCHEMA: Final = "ttpmap.analysis/1"
+ATTRIBUTION_SCHEMA: Final = "ttpmap.attribution/1"
+MITIGATION_SCHEMA: Final = "ttpmap.mitigation/1"
 
 
 @dataclass(frozen=True, slots=True)

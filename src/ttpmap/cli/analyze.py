@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -25,6 +26,9 @@ from ttpmap.cli.app import (
 )
 from ttpmap.cli.views import render_summary
 from ttpmap.errors import TtpmapError, UsageError
+
+if TYPE_CHECKING:
+    from ttpmap.models import Analysis
 
 
 @app.command()
@@ -75,7 +79,9 @@ def analyze(
 
     failures: list[str] = []
     codes: list[int] = []
-    results = analyze_many(sources, kb=kb, model=model, options=options, read_stdin=sys.stdin.buffer.read)
+    results: Iterable[tuple[str, Analysis | TtpmapError]] = analyze_many(
+        sources, kb=kb, model=model, options=options, read_stdin=sys.stdin.buffer.read
+    )
     used: set[str] = set()
     show_progress = len(sources) > 1 and err.is_terminal
     if show_progress:

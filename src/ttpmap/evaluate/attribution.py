@@ -89,7 +89,7 @@ def evaluate_loco(
     """
     scored = score_cases(loco_cases(kb, with_context=with_context, with_text=with_text))
     calib = calibration_for(kb)
-    rows = []
+    rows: list[dict[str, Any]] = []
     pairs = []
     for sc in scored:
         probs = calib.probabilities(sc.scores)
@@ -313,7 +313,7 @@ def evaluate_reports(
     """
     profiles = build_profiles(kb)
     calib = calibration_for(kb)
-    rows = []
+    rows: list[dict[str, Any]] = []
     pairs = []
     for case in cases:
         text = mask_text(case.text, actor_names(kb, case.gold, software=mask_software))

@@ -149,7 +149,8 @@ _PHRASES = re.compile(
 
 def phrase_hits(text: str) -> list[str]:
     """Techniques that ``text`` names by a salient phrase, in order of appearance."""
-    hits = [_PHRASE_TECH[int(m.lastgroup[1:])] for m in _PHRASES.finditer(text)]
+    # every alternative is a named group, so a match always has a lastgroup
+    hits = [_PHRASE_TECH[int(str(m.lastgroup)[1:])] for m in _PHRASES.finditer(text)]
     return list(dict.fromkeys(hits))
 
 

@@ -240,12 +240,10 @@ def build_kb(bundle: dict[str, Any], *, domain: str, source: str, sha256: str, v
                         if dc in components:
                             detects.append(Link(dc, d_id, plain(analytic.get("description", ""))))
     # one detects link per (component, technique)
-    seen: set[tuple[str, str]] = set()
-    detects = [
-        d
-        for d in detects
-        if (d.source_id, d.target_id) not in seen and not seen.add((d.source_id, d.target_id))
-    ]
+    unique: dict[tuple[str, str], Link] = {}
+    for d in detects:
+        unique.setdefault((d.source_id, d.target_id), d)
+    detects = list(unique.values())
     # a revoked technique ID may also name a deprecated old-style mitigation: the replacement wins
     deprecated -= set(revoked)
     for cid, gids in attributed.items():

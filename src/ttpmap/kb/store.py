@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ttpmap.kb.model import (
     BundleInfo,
@@ -43,18 +44,18 @@ _RECORD_LISTS: dict[str, type] = {
 }
 
 
-def _rows(cls: type, records: Iterable[object]) -> list[tuple]:
-    names = cls.__slots__
+def _rows(cls: type, records: Iterable[object]) -> list[tuple[Any, ...]]:
+    names: tuple[str, ...] = getattr(cls, "__slots__")  # noqa: B009 - slotted dataclasses only
     return [tuple([getattr(r, n) for n in names]) for r in records]
 
 
-def _records(cls: type, rows: Iterable[tuple]) -> list:
+def _records(cls: type, rows: Iterable[tuple[Any, ...]]) -> list[Any]:
     # slot descriptors set fields without going through the frozen dataclass's __setattr__
-    setters = [getattr(cls, n).__set__ for n in cls.__slots__]
+    setters = [getattr(cls, n).__set__ for n in getattr(cls, "__slots__")]  # noqa: B009
     new = object.__new__
-    out = []
+    out: list[Any] = []
     for row in rows:
-        obj = new(cls)
+        obj: Any = new(cls)
         for setter, value in zip(setters, row, strict=True):
             setter(obj, value)
         out.append(obj)

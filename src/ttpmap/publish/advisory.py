@@ -104,7 +104,7 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
     tactics = []
     described: dict[str, str] = {}  # technique -> the tactic whose section quotes its evidence
     for group in groups:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for t in group.techniques:
             best = best_evidence(t)
             quotes = sorted(t.evidence, key=lambda e: -e.score)[:QUOTES_PER_TECHNIQUE]

@@ -65,10 +65,10 @@ def to_layer(
                 expand.setdefault(parent, set()).add(tactic)
     for entry in entries:
         entry["showSubtechniques"] = entry.get("tactic") in expand.get(entry["techniqueID"], set())
-    for parent, tactics in sorted(expand.items()):
+    for parent, parent_tactics in sorted(expand.items()):
         if parent in observed:
             continue
-        for tactic in sorted(tactics):
+        for tactic in sorted(parent_tactics):
             entries.append(
                 {
                     "techniqueID": parent,
