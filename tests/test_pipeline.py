@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from ttpmap.errors import UsageError
+from ttpmap.errors import SchemaError, UsageError
 from ttpmap.ingest import from_text
 from ttpmap.models import Evidence, TechniqueResult
 from ttpmap.pipeline import (
@@ -12,7 +14,9 @@ from ttpmap.pipeline import (
     analyze_document,
     findings_from_analysis,
     findings_from_evidence,
+    load_findings,
     merge_techniques,
+    read_analysis,
 )
 
 
@@ -53,3 +57,53 @@ def test_saved_analysis_round_trips_to_findings(kb) -> None:
     assert [t.id for t in found.techniques] == ["T1505.003"]
     assert [s.id for s in found.entities.software] == ["S0020"]
     assert [c.id for c in found.entities.cves] == ["CVE-2021-26855"]
+
+
+def test_load_findings_reads_a_saved_analysis_or_a_report(kb, tmp_path) -> None:
+    text = "The actors used China Chopper. See T1505.003 for details."
+    analysis = analyze_document(from_text(text, source="note.txt"), kb, None, Options(techniques=False))
+    saved = tmp_path / "note.json"
+    saved.write_text(analysis.to_json(), encoding="utf-8")
+    assert read_analysis(saved) == analysis
+
+    def no_model() -> None:
+        raise AssertionError("a saved analysis needs no model")
+
+    found = load_findings(str(saved), kb, no_model)
+    assert [t.id for t in found.techniques] == ["T1505.003"]
+    report = tmp_path / "note.md"
+    report.write_text(text, encoding="utf-8")
+    assert read_analysis(report) is None
+    found = load_findings(str(report), kb, lambda: None, options=Options(techniques=False))
+    assert [t.id for t in found.techniques] == ["T1505.003"]
+    other = tmp_path / "other.json"
+    other.write_text('{"type": "bundle", "objects": []}', encoding="utf-8")
+    assert read_analysis(other) is None  # a STIX bundle is a report, not a saved analysis
+
+
+def test_saved_analysis_with_unknown_version_names_the_file(kb, tmp_path) -> None:
+    analysis = analyze_document(from_text("See T1190.", source="x"), kb, None, Options(techniques=False))
+    raw = json.loads(analysis.to_json())
+    raw["schema"] = "ttpmap.analysis/2"
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(SchemaError) as info:
+        load_findings(str(path), kb, lambda: None)
+    assert str(path) in str(info.value) and "ttpmap.analysis/2" in str(info.value)
+
+
+def test_analysis_is_built_once_with_candidates_only_when_asked(kb) -> None:
+    from ttpmap.pipeline import default_model
+
+    from pathlib import Path
+
+    from ttpmap.ingest import load
+
+    doc = load(str(Path(__file__).resolve().parents[1] / "examples" / "phishing-campaign.md"))
+    model = default_model(kb)
+    plain = analyze_document(doc, kb, model, Options())
+    assert plain.candidates == []
+    scored = analyze_document(doc, kb, model, Options(all_scores=True))
+    assert scored.candidates, "--all-scores keeps the below-threshold candidates"
+    assert {c.id for c in scored.candidates}.isdisjoint(t.id for t in scored.techniques)
+    assert scored.mitigations and all(m.layer >= 1 for m in scored.mitigations)
