@@ -93,11 +93,10 @@ def test_saved_analysis_with_unknown_version_names_the_file(kb, tmp_path) -> Non
 
 
 def test_analysis_is_built_once_with_candidates_only_when_asked(kb) -> None:
-    from ttpmap.pipeline import default_model
-
     from pathlib import Path
 
     from ttpmap.ingest import load
+    from ttpmap.pipeline import default_model
 
     doc = load(str(Path(__file__).resolve().parents[1] / "examples" / "phishing-campaign.md"))
     model = default_model(kb)
