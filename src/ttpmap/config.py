@@ -28,6 +28,16 @@ def attack_source() -> str | None:
     return os.environ.get("TTPMAP_ATTACK", "").strip() or None
 
 
+def attack_base_url() -> str | None:
+    """Where `ttpmap kb update` fetches releases from, if ``TTPMAP_ATTACK_BASE_URL`` overrides MITRE's."""
+    return os.environ.get("TTPMAP_ATTACK_BASE_URL", "").strip() or None
+
+
+def debug() -> bool:
+    """``TTPMAP_DEBUG`` set: show tracebacks of unexpected errors instead of one line."""
+    return bool(os.environ.get("TTPMAP_DEBUG"))
+
+
 def build_time() -> datetime:
     """Now (UTC, whole seconds), or ``SOURCE_DATE_EPOCH`` when set, so outputs are reproducible."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()

@@ -5,7 +5,6 @@ Each command lives in its own module; importing them registers them on :data:`ap
 
 from __future__ import annotations
 
-import os
 import sys
 
 import typer
@@ -13,6 +12,7 @@ from rich.markup import escape
 
 from ttpmap.cli import analyze, attribute, kb, train  # noqa: F401  (registers the commands)
 from ttpmap.cli.app import _stem, app, err
+from ttpmap.config import debug
 from ttpmap.errors import TtpmapError
 
 __all__ = ["_stem", "app", "main"]
@@ -40,7 +40,7 @@ def main() -> None:
         if callable(show) and isinstance(code, int):
             show()
             sys.exit(code)
-        if os.environ.get("TTPMAP_DEBUG"):
+        if debug():
             raise
         detail = escape(str(exc))[:300]
         err.print(f"[red]internal error:[/red] {type(exc).__name__}: {detail} (TTPMAP_DEBUG=1 for details)")

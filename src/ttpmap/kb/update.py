@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from ttpmap.config import DOMAINS, cache_dir
+from ttpmap.config import DOMAINS, attack_base_url, cache_dir
 from ttpmap.errors import KnowledgeBaseError, UsageError
 from ttpmap.kb.load import (
     EMBEDDED_VERSION,
@@ -35,7 +35,7 @@ _COLLECTION_NAMES = {"enterprise": "enterprise att&ck", "mobile": "mobile att&ck
 
 def resolve_base_url(override: str | None = None) -> str:
     """Where releases come from: the argument, else ``TTPMAP_ATTACK_BASE_URL``, else MITRE's repository."""
-    url = override or os.environ.get("TTPMAP_ATTACK_BASE_URL") or DEFAULT_BASE_URL
+    url = override or attack_base_url() or DEFAULT_BASE_URL
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"ATT&CK base URL must be http(s): {url}")
     return url.rstrip("/")
