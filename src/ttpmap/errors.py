@@ -49,3 +49,9 @@ class ModelError(TtpmapError):
 
 class ExportError(TtpmapError):
     """An output format could not be produced (e.g. PDF without Pango)."""
+
+
+class StoreError(TtpmapError):
+    """The analysis store cannot be reached, opened or migrated."""
+
+    exit_code = 3
