@@ -144,6 +144,8 @@ def _snippet(text: str, start: int | None, end: int | None, limit: int = 200) ->
 def search(store: Store, filters: Filters, *, limit: int = 50) -> list[Match]:
     """Documents meeting the filters (newest first) with the evidence that matched each filter."""
     from ttpmap.extract.iocs import defang
+    from ttpmap.models import Indicator
+    from ttpmap.publish.markup import defang_text
 
     with store.session() as s:
         rows = s.execute(
@@ -156,11 +158,15 @@ def search(store: Store, filters: Filters, *, limit: int = 50) -> list[Match]:
         matches = []
         for aid, doc in rows:
             m = Match(doc.id, doc.sha256, doc.title, doc.source, doc.added_at)
+            iocs = [
+                Indicator(type=i.type, value=i.value, defanged=defang(i.value, i.type))
+                for i in s.scalars(select(IndicatorRow).where(IndicatorRow.analysis_id == aid))
+            ]
             for tid in filters.techniques:
                 for t in s.scalars(
                     select(TechniqueRow).where(TechniqueRow.analysis_id == aid, _technique_clause(tid))
                 ):
-                    snippet = _snippet(doc.text, t.evidence_start, t.evidence_end)
+                    snippet = defang_text(_snippet(doc.text, t.evidence_start, t.evidence_end), iocs)
                     m.evidence.append(
                         {
                             "kind": "technique",
