@@ -23,7 +23,9 @@ def backend_url(backend: str, tmp_path: Path) -> Iterator[str]:
         return
     base = os.environ.get(PG_ENV)
     if not base:
-        pytest.skip(f"PostgreSQL store tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1/test)")
+        pytest.skip(
+            f"PostgreSQL store tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1/test)"
+        )
     from sqlalchemy import create_engine, text
 
     schema = f"ttpmap_test_{uuid.uuid4().hex[:10]}"

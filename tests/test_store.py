@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
-from store_backends import BACKENDS, backend_url
 
+from store_backends import BACKENDS, backend_url
 from ttpmap.errors import StoreError
 from ttpmap.models import Analysis, Indicator
 from ttpmap.store import RunKey, analysed, open_store, record_failure, save_analysis
@@ -68,7 +68,7 @@ def test_reopening_is_idempotent_and_keeps_data(store, analysis_apt, apt_text):
 
 
 def test_save_is_one_analysis_per_key_and_replaces_query_rows(store, analysis_apt, apt_text):
-    first = save_analysis(store, analysis_apt, apt_text, KEY, seconds=1.5)
+    save_analysis(store, analysis_apt, apt_text, KEY, seconds=1.5)
     fewer = analysis_apt.model_copy(deep=True)
     fewer.techniques = fewer.techniques[:3]
     second = save_analysis(store, fewer, apt_text, KEY)
