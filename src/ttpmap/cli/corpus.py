@@ -234,3 +234,61 @@ def corpus_summary(
         for ident, label, n in rows:
             table.add_row(ident, Text(label), str(n))
         out.print(table)
+
+
+@app.command()
+def hunt(
+    doc: Annotated[
+        str | None, typer.Argument(help="Stored document (ID, sha256 prefix or file); or use --techniques.")
+    ] = None,
+    techniques: Annotated[
+        str | None, typer.Option("--techniques", help="Comma list of observed technique IDs instead of DOC.")
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="How many suggestions.")] = 10,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Use ATT&CK co-occurrence only.")] = False,
+    fmt: TableJsonOpt = "table",
+    store_url: StoreOpt = None,
+    attack: AttackOpt = None,
+    domain: DomainOpt = "enterprise",
+) -> None:
+    """Techniques to hunt for: those that usually accompany the observed ones (ATT&CK + the store)."""
+    from ttpmap.hunt import default_hunt
+    from ttpmap.store.query import resolve_document, technique_sets
+
+    _check_format(fmt)
+    if (doc is None) == (techniques is None):
+        raise UsageError("give either DOC or --techniques")
+    kb = _load_kb(attack, domain)
+    baskets: dict[int, set[str]] = {}
+    doc_id = None
+    if doc is not None or not no_store:
+        with open_cli_store(store_url) as store:
+            doc_id = resolve_document(store, doc) if doc is not None else None
+            baskets = technique_sets(store)
+    if techniques is not None:
+        observed = set()
+        for raw in techniques.split(","):
+            if raw.strip():
+                tid = kb.resolve(raw.strip())
+                if tid is None or tid not in kb.techniques:
+                    raise UsageError(f"unknown or deprecated technique ID {raw.strip()!r}")
+                observed.add(tid)
+    else:
+        observed = baskets.get(doc_id, set()) if doc_id is not None else set()
+    if not observed:
+        raise UsageError("no observed techniques to start from")
+    stored = [] if no_store else [b for d, b in baskets.items() if d != doc_id]
+    suggestions = default_hunt(kb, stored).suggest(observed, top)
+    if fmt == "json":
+        rows = [{"id": s.id, "score": s.score, "because": list(s.because)} for s in suggestions]
+        sys.stdout.write(json.dumps({"observed": sorted(observed), "hunt_for": rows}, indent=2) + "\n")
+        return
+    table = Table(title=f"Hunt for (not observed; usually seen with these {len(observed)} techniques)")
+    table.add_column("ID", style="bold cyan")
+    table.add_column("Technique", max_width=40, overflow="fold")
+    table.add_column("Score", justify="right")
+    table.add_column("Usually seen with", max_width=40, overflow="fold")
+    for s in suggestions:
+        name = kb.techniques[s.id].name if s.id in kb.techniques else ""
+        table.add_row(s.id, Text(name), f"{s.score:.2f}", ", ".join(s.because))
+    out.print(table)

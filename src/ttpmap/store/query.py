@@ -369,3 +369,16 @@ def summary(store: Store, filters: Filters, *, top: int = 10) -> Summary:
         mitigations = _named_counts(s, MitigationRow.mitigation_id, MitigationRow.name, [], chosen, top)
     techniques = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return Summary(total, techniques, named, attributed, software, mitigations)
+
+
+def technique_sets(store: Store) -> dict[int, set[str]]:
+    """The technique IDs of each document's newest analysis, by document id (co-occurrence baskets)."""
+    sets: dict[int, set[str]] = defaultdict(set)
+    with store.session() as s:
+        for doc_id, tid in s.execute(
+            select(AnalysisRow.document_id, TechniqueRow.technique_id)
+            .join(TechniqueRow, TechniqueRow.analysis_id == AnalysisRow.id)
+            .where(AnalysisRow.id.in_(latest_analyses()))
+        ):
+            sets[doc_id].add(tid)
+    return dict(sets)
