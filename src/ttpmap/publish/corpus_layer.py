@@ -42,7 +42,7 @@ def corpus_layer(
             expand.setdefault(tid.split(".", 1)[0], set()).update(tactics)
     for entry in entries:
         entry["showSubtechniques"] = entry.get("tactic") in expand.get(entry["techniqueID"], set())
-    for parent, tactics in sorted(expand.items()):
+    for parent, parent_tactics in sorted(expand.items()):
         if parent in counts:
             continue
         entries += [
@@ -55,7 +55,7 @@ def corpus_layer(
                 "metadata": [],
                 "showSubtechniques": True,
             }
-            for tactic in sorted(tactics)
+            for tactic in sorted(parent_tactics)
         ]
     where = selection or "all stored documents"
     return {

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ttpmap import __version__
@@ -23,6 +24,8 @@ from ttpmap.store.schema import (
     TechniqueRow,
     utcnow,
 )
+
+RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,19 @@ def _query_rows(analysis_id: int, analysis: Analysis) -> list[object]:
 def save_analysis(store: Store, analysis: Analysis, text: str, key: RunKey, *, seconds: float = 0.0) -> int:
     """Store the document (once) and its analysis under ``key``, replacing an earlier one; returns its id.
 
-    Everything happens in one transaction, so a crash leaves either all of it or none of it.
+    Everything happens in one transaction, so a crash leaves either all of it or none of it. A clash
+    with another writer storing the same document at the same moment is retried.
     """
+    for attempt in range(RETRIES):
+        try:
+            return _save(store, analysis, text, key, seconds)
+        except (IntegrityError, OperationalError):
+            if attempt == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _save(store: Store, analysis: Analysis, text: str, key: RunKey, seconds: float) -> int:
     with store.session() as session, session.begin():
         doc = _document(session, analysis, text)
         session.execute(
