@@ -53,3 +53,9 @@ class ExportError(TtpmapError):
 
 class SchemaError(InputError):
     """A saved JSON document does not match the versioned contract (unknown version or keys)."""
+
+
+class StoreError(TtpmapError):
+    """The analysis store cannot be reached, opened or migrated."""
+
+    exit_code = 3

@@ -10,7 +10,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from ttpmap.cli import analyze, attribute, kb, train  # noqa: F401  (registers the commands)
+from ttpmap.cli import analyze, attribute, batch, corpus, kb, train  # noqa: F401  (registers the commands)
 from ttpmap.cli.app import _stem, app, err
 from ttpmap.config import debug
 from ttpmap.errors import TtpmapError
