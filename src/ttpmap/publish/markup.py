@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from ttpmap.models import Indicator
-from ttpmap.publish.indicators import NETWORK_KINDS, display, kind_of
+from ttpmap.publish.indicators import NETWORK_TYPES, display
 
 _WS = re.compile(r"\s+")
 # characters with a meaning in (GitHub-flavoured) Markdown inline text
@@ -53,10 +53,10 @@ def md_escape(text: str) -> str:
 def defang_text(text: str, iocs: Iterable[Indicator] = ()) -> str:
     """Free text with known network indicators and any URL scheme defanged, so nothing links."""
     out = text or ""
-    network = [i for i in iocs if kind_of(i.type) in NETWORK_KINDS]
+    network = [i for i in iocs if i.type in NETWORK_TYPES]
     for ioc in sorted(network, key=lambda i: len(i.value), reverse=True):
         if ioc.value and ioc.value in out:
-            out = out.replace(ioc.value, display(ioc.type, ioc.value, ioc.defanged))
+            out = out.replace(ioc.value, display(ioc))
     out = _URL.sub(
         lambda m: ("hxxp" + m.group(1)[4:] if m.group(1).lower().startswith("http") else "fxp") + "://", out
     )
