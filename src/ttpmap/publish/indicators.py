@@ -82,21 +82,18 @@ def display(ioc: Indicator) -> str:
     return defang(ioc.value, ioc.type)
 
 
-def note(ioc: Indicator, full: bool = True) -> str:
+def note(ioc: Indicator, full: bool = True, max_lists: int = 3) -> str:
     """One line for people: disposition and role (when ``full``), the reason it is not the actor's,
-    and the warning lists it hits (at most three)."""
+    and the warning lists it hits (at most ``max_lists``)."""
     parts = [DISPOSITION_LABELS[ioc.disposition]] if full else []
     if ioc.role and full:
         parts.append(f"role: {ioc.role}")
     if ioc.reason and ioc.disposition is not Disposition.ACTOR:
         parts.append(ioc.reason)
     if ioc.warninglists:
-        more = len(ioc.warninglists) - 3
-        parts.append(
-            "MISP warning lists: "
-            + ", ".join(ioc.warninglists[:3])
-            + (f" (+{more} more)" if more > 0 else "")
-        )
+        more = len(ioc.warninglists) - max_lists
+        shown = ", ".join(ioc.warninglists[:max_lists])
+        parts.append(f"MISP warning lists: {shown}" + (f" (+{more} more)" if more > 0 else ""))
     return "; ".join(parts)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from ttpmap.config import cache_dir
 from ttpmap.lexicon import lines
 
-KINDS = ("reserved", "benign", "popular", "scanner", "service", "hosting")
+KINDS = ("reserved", "benign", "scanner", "service", "hosting", "popular")  # most telling first
 _INDEX_VERSION = 2
 
 
@@ -126,7 +126,7 @@ class WarningLists:
             if exact or (parents_ok and subdomains) or not parents_ok:
                 best[list_id] = best.get(list_id, False) or exact
         hits = [Hit(*self._names[i], exact=e) for i, e in best.items()]
-        return sorted(hits, key=lambda h: (not h.exact, h.name))
+        return sorted(hits, key=lambda h: (not h.exact, KINDS.index(h.kind), h.name))
 
     def host(self, name: str) -> list[Hit]:
         """The lists a host name hits (itself, or a parent domain where the list covers sub-domains)."""
