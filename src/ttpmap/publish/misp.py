@@ -131,7 +131,14 @@ def to_event(
         if not value or (misp_type, value) in seen:
             continue
         seen.add((misp_type, value))
-        add(misp_type, value, category, to_ids, truncate(f"Extracted by ttpmap: {note(ioc, max_lists=20)}", 1000), [])
+        add(
+            misp_type,
+            value,
+            category,
+            to_ids,
+            truncate(f"Extracted by ttpmap: {note(ioc, max_lists=20)}", 1000),
+            [],
+        )
     for cve in analysis.entities.cves:
         if ("vulnerability", cve.id.upper()) not in seen:
             seen.add(("vulnerability", cve.id.upper()))

@@ -184,8 +184,7 @@ def _named(ioc_type: IocType, value: str, role: IocRole | None, lists: WarningLi
         return Decision(Disposition.NOT_IOC, None, "a special-use name", names)
     listed = bool(exact & (_BENIGN_KINDS | {"service"})) or bool(_kinds(hits) & {"benign"})
     if listed and specific:
-        what = "a mailbox" if ioc_type != IocType.URL else "a full URL"
-        return Decision(Disposition.ACTOR, role, f"{what} on a legitimate service ({host})", names)
+        return _on_listed_host(ioc_type, host, role, hits)
     if "service" in exact or (listed and role in _ACTIVE_ROLES):
         return Decision(
             Disposition.ABUSED_SERVICE,
@@ -200,3 +199,23 @@ def _named(ioc_type: IocType, value: str, role: IocRole | None, lists: WarningLi
     if "service" in _kinds(hits):
         return Decision(Disposition.ACTOR, role, "an actor's name under a legitimate service", names)
     return Decision(Disposition.ACTOR, role, "a name the actor used", names)
+
+
+def _on_listed_host(ioc_type: IocType, host: str, role: IocRole | None, hits: list[Hit]) -> Decision:
+    """A full URL or a mailbox on a warning-listed host: the actor's when the host is a service actors
+    abuse (paste and file hosting, dynamic DNS...; if it is also a known-benign site, only when the
+    sentence says the actor used it) or a popular site the sentence says the actor used; otherwise a
+    reference link or a contact address."""
+    names = _names(hits)
+    kinds = _kinds(hits)
+    what = "a mailbox" if ioc_type != IocType.URL else "a full URL"
+    active = role in _ACTIVE_ROLES
+    if "service" in kinds and ("benign" not in kinds or active):
+        return Decision(Disposition.ACTOR, role, f"{what} on a service actors abuse ({host})", names)
+    if "benign" not in kinds and active:
+        return Decision(
+            Disposition.ACTOR, role, f"{what} on a widely used site ({host}) the actor used", names
+        )
+    return Decision(
+        Disposition.BENIGN, role, f"{what} on a known-benign or widely used site (a reference)", names
+    )
