@@ -40,7 +40,7 @@ class Decision:
 _NETWORK_ROLES = frozenset(
     {IocRole.C2, IocRole.DOWNLOAD, IocRole.EXFILTRATION, IocRole.PHISHING, IocRole.SCANNER, IocRole.VICTIM}
 )
-_FILE_ROLES = frozenset({IocRole.TOOL_FILE, IocRole.VICTIM})
+_FILE_ROLES = frozenset({IocRole.TOOL_FILE})
 
 
 @cache
@@ -100,6 +100,16 @@ def _is_system_file(path: str) -> bool:
     return cut < 0 or directory in words("ioc/system_dirs")
 
 
+def _victim_share(path: str) -> bool:
+    """``\\\\FS01\\Finance``: a UNC path to an internal host (a dotless name, not the local machine)
+    that names a folder, not a file the actor placed there."""
+    if not path.startswith("\\\\"):
+        return False
+    host, _, rest = path[2:].partition("\\")
+    last = rest.rsplit("\\", 1)[-1]
+    return "." not in host and host.lower() != "localhost" and "." not in last
+
+
 def _names(hits: list[Hit]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(h.name for h in hits))
 
@@ -132,12 +142,12 @@ def decide(ioc_type: IocType, value: str, context: str, at: int, lists: WarningL
         return Decision(
             Disposition.BENIGN, IocRole.SYSTEM_FILE, "a standard system file: not an indicator by name alone"
         )
-    if ioc_type in (IocType.FILE_PATH, IocType.FILENAME):
+    if ioc_type == IocType.FILE_PATH and _victim_share(value):
         return Decision(
-            Disposition.ACTOR,
-            role if role == IocRole.VICTIM else IocRole.TOOL_FILE,
-            "a file the actor wrote or used",
+            Disposition.NOT_IOC, IocRole.VICTIM, "a share or folder on a host of the victim's network"
         )
+    if ioc_type in (IocType.FILE_PATH, IocType.FILENAME):
+        return Decision(Disposition.ACTOR, IocRole.TOOL_FILE, "a file the actor wrote or used")
     return Decision(Disposition.ACTOR, role, "named in the report as part of the activity")
 
 
@@ -182,7 +192,10 @@ def _named(ioc_type: IocType, value: str, role: IocRole | None, lists: WarningLi
     exact = _kinds(hits, exact_only=True)
     if "reserved" in exact:
         return Decision(Disposition.NOT_IOC, None, "a special-use name", names)
-    listed = bool(exact & (_BENIGN_KINDS | {"service"})) or bool(_kinds(hits) & {"benign"})
+    # a sub-domain of a top site (research.vendor.com) counts as listed, unless it is under a service
+    # actors rent names on (x.duckdns.org is the actor's whatever the rankings say)
+    under_popular = "popular" in _kinds(hits) and "service" not in _kinds(hits)
+    listed = bool(exact & (_BENIGN_KINDS | {"service"})) or bool(_kinds(hits) & {"benign"}) or under_popular
     if listed and specific:
         return _on_listed_host(ioc_type, host, role, hits)
     if "service" in exact or (listed and role in _ACTIVE_ROLES):
