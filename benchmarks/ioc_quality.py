@@ -8,10 +8,13 @@ out of the exports?
    read at run time): how many values get each disposition, and how many values exported as actor
    indicators hit a MISP warning list of the benign, reserved or scanner kinds (target 0), or of the
    popular/service/hosting kinds (reported, allowed: an actor's sub-domain on a dynamic-DNS service or
-   an address in a cloud range). No labels exist for these reports, so no precision/recall there.
+   an address in a cloud range). With ``--labels FILE`` (a TSV of report, type, value, actor|other that
+   a person wrote for a random sample of these values, kept outside the repository because it is
+   derived from the evaluation data), precision and recall of "actor" on that sample, OUT-OF-SAMPLE for
+   the labels (the warning-list rules were adjusted on the count of item 2 over the same reports).
 3. Warning-list index: build time (cold, once per package version), open time (warm) and look-ups/s.
 
-    python benchmarks/ioc_quality.py [--data DIR] [--limit N]
+    python benchmarks/ioc_quality.py [--data DIR] [--limit N] [--labels FILE]
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def _reports(data: Path, limit: int) -> list[tuple[str, str]]:
     return out[:limit] if limit else out
 
 
-def shared_data(data: Path, limit: int) -> None:
+def shared_data(data: Path, limit: int, labels: Path | None = None) -> None:
     reports = _reports(data, limit)
     if not reports:
         print("  no evaluation data found (set --data or TTPMAP_EVAL_DATA)")
@@ -91,9 +94,11 @@ def shared_data(data: Path, limit: int) -> None:
     dispositions: Counter[str] = Counter()
     blocked: list[str] = []
     allowed: Counter[str] = Counter()
+    predicted: dict[tuple[str, str], str] = {}
     start = time.perf_counter()
     for name, text in reports:
         for i in find_iocs(text):
+            predicted[(name.split(":", 1)[1][:40], i.value)] = str(i.disposition)
             dispositions[str(i.disposition)] += 1
             if not i.actionable or i.type == "cve":
                 continue
@@ -111,6 +116,25 @@ def shared_data(data: Path, limit: int) -> None:
     for line in blocked[:60]:
         print("    ", line)
     print(f"  exported actor values also on other lists (allowed, noted): {dict(allowed)}")
+    if labels is not None:
+        _sample_scores(labels, predicted)
+
+
+def _sample_scores(labels: Path, predicted: dict[tuple[str, str], str]) -> None:
+    tp = fp = fn = missing = 0
+    for line in labels.read_text(encoding="utf-8").splitlines():
+        report, _, value, label = line.split("\t")
+        got = predicted.get((report, value))
+        if got is None:
+            missing += 1
+            continue
+        tp += got == "actor" and label == "actor"
+        fp += got == "actor" and label != "actor"
+        fn += got != "actor" and label == "actor"
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    print(f"  labelled sample ({labels.name}): tp {tp} fp {fp} fn {fn} (not found {missing})", end="  ")
+    print(f"precision {p:.3f}  recall {r:.3f}  (OUT-OF-SAMPLE labels)")
 
 
 def index_timing() -> None:
@@ -142,6 +166,7 @@ def main() -> int:
     default = os.environ.get("TTPMAP_EVAL_DATA") or str(ROOT.parent / "shared" / "data")
     parser.add_argument("--data", default=default if Path(default).is_dir() else "/work/shared/data")
     parser.add_argument("--limit", type=int, default=0, help="at most N evaluation reports (0: all)")
+    parser.add_argument("--labels", type=Path, help="hand labels of sampled evaluation-data values (TSV)")
     parser.add_argument("--no-timing", action="store_true")
     args = parser.parse_args()
     print("1. actor infrastructure/artefact on the labelled examples + issue #14 sample (IN-SAMPLE)")
@@ -150,7 +175,7 @@ def main() -> int:
         f"  tp {m['tp']} fp {m['fp']} fn {m['fn']}  precision {m['precision']:.3f}  recall {m['recall']:.3f}"
     )
     print("2. evaluation-data reports (no labels): warning-listed values exported as indicators")
-    shared_data(Path(args.data), args.limit)
+    shared_data(Path(args.data), args.limit, args.labels)
     if not args.no_timing:
         print("3. MISP warning-list index")
         index_timing()

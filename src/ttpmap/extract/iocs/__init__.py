@@ -59,6 +59,12 @@ def locate(text: str, value: str) -> tuple[int, int] | None:
     return (i, i + len(value)) if i >= 0 else None
 
 
+def _linked(text: str, span: tuple[int, int]) -> bool:
+    """Whether markup makes the mention a link or an image: ``](value`` or ``<value>``."""
+    before = text[max(0, span[0] - 2) : span[0]]
+    return before.endswith("](") or (before.endswith("<") and text[span[1] : span[1] + 1] == ">")
+
+
 def _evidence(
     text: str, span: tuple[int, int], sentences: Sequence[Sentence], starts: list[int], tables: Tables
 ) -> tuple[IocEvidence, str, int]:
@@ -104,7 +110,8 @@ def find_iocs(
         evidence, context, at = (
             (None, "", -1) if span is None else _evidence(text, span, sentences, starts, tables)
         )
-        decision = decide(ioc_type, value, context, at, lists)
+        linked = span is not None and _linked(text, span)
+        decision = decide(ioc_type, value, context, at, lists, linked=linked)
         out.append(
             Indicator(
                 type=ioc_type,

@@ -100,6 +100,23 @@ def _is_system_file(path: str) -> bool:
     return cut < 0 or directory in words("ioc/system_dirs")
 
 
+@cache
+def _standard_locations() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {"folder": set(), "key": set()}
+    for line in lines("ioc/standard_locations"):
+        kind, _, rest = line.partition(":")
+        # entries hold spaces ("program files"): split on the drive, root or hive that starts each one
+        out[kind.strip()].update(
+            e.strip() for e in re.split(r"\s(?=[a-z]:\\|%|/|hk)", rest.strip()) if e.strip()
+        )
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _standard_location(ioc_type: IocType, value: str) -> bool:
+    kind = "key" if ioc_type == IocType.REGISTRY_KEY else "folder"
+    return value.lower().rstrip("\\/") in _standard_locations()[kind]
+
+
 def _victim_share(path: str) -> bool:
     """``\\\\FS01\\Finance``: a UNC path to an internal host (a dotless name, not the local machine)
     that names a folder, not a file the actor placed there."""
@@ -118,11 +135,16 @@ def _kinds(hits: list[Hit], exact_only: bool = False) -> set[str]:
     return {h.kind for h in hits if h.exact or not exact_only}
 
 
-def decide(ioc_type: IocType, value: str, context: str, at: int, lists: WarningLists) -> Decision:
+def decide(
+    ioc_type: IocType, value: str, context: str, at: int, lists: WarningLists, linked: bool = False
+) -> Decision:
     """Disposition, role and reason of ``value`` mentioned at ``at`` in ``context`` (its sentence or
-    table row, with the table's caption)."""
+    table row, with the table's caption); ``linked`` when the report's markup makes it a link or an
+    image (``[text](url)``, ``![](path)``, ``<url>``): a reference or a figure, which no report defangs."""
     files = ioc_type in _HASHES or ioc_type in (IocType.FILE_PATH, IocType.FILENAME)
     role = role_from(context, at, _FILE_ROLES if files else _NETWORK_ROLES)
+    if linked and ioc_type in (IocType.URL, IocType.DOMAIN, IocType.FILE_PATH):
+        return Decision(Disposition.NOT_IOC, None, "a link or image in the report's markup (a reference)")
     if ioc_type == IocType.CVE:
         return Decision(
             Disposition.NOT_IOC, None, "a vulnerability: exported as a vulnerability, not an indicator"
@@ -141,6 +163,10 @@ def decide(ioc_type: IocType, value: str, context: str, at: int, lists: WarningL
     if ioc_type == IocType.FILE_PATH and _is_system_file(value):
         return Decision(
             Disposition.BENIGN, IocRole.SYSTEM_FILE, "a standard system file: not an indicator by name alone"
+        )
+    if ioc_type in (IocType.FILE_PATH, IocType.REGISTRY_KEY) and _standard_location(ioc_type, value):
+        return Decision(
+            Disposition.BENIGN, None, "a standard folder or key: what the actor put there is the indicator"
         )
     if ioc_type == IocType.FILE_PATH and _victim_share(value):
         return Decision(
@@ -180,6 +206,7 @@ def _named(ioc_type: IocType, value: str, role: IocRole | None, lists: WarningLi
         specific = len(parts.path.strip("/")) > 0 or bool(parts.query)
     elif ioc_type in (IocType.EMAIL, IocType.XMPP_ADDRESS):
         host, specific = value.rpartition("@")[2].lower(), True
+        role = role or IocRole.PHISHING  # a mailbox is someone's: on a mail provider it is the actor's
     else:
         host, specific = value.lower(), False
     reserved = _reserved_kind(host)
