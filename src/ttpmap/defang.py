@@ -10,11 +10,30 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
+
+from ttpmap.models import Indicator, IocType
 
 _SCHEMES = {"http": "hxxp", "https": "hxxps", "ftp": "fxp", "ftps": "fxps", "sftp": "sfxp"}
 _URL_PARTS = re.compile(r"^(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?(?P<auth>[^/?#]*)(?P<rest>.*)$", re.S)
 _ALREADY = re.compile(r"\[\.\]|\[@\]|\[:\]|^(?:hxxps?|fxps?|sfxp)://", re.IGNORECASE)
 _IP_TYPES = frozenset({"ipv4", "ipv4_cidr", "socket_address"})
+# the types defanging changes: everything that resolves or can be clicked
+NETWORK_TYPES = frozenset(
+    {
+        IocType.IPV4,
+        IocType.IPV4_CIDR,
+        IocType.IPV6,
+        IocType.IPV6_CIDR,
+        IocType.SOCKET_ADDRESS,
+        IocType.DOMAIN,
+        IocType.URL,
+        IocType.EMAIL,
+        IocType.XMPP_ADDRESS,
+    }
+)
+_FREE_URL = re.compile(r"\b(https?|ftp)://", re.IGNORECASE)
+_FREE_WWW = re.compile(r"\bwww\.", re.IGNORECASE)
 
 
 def _host(host: str) -> str:
@@ -64,3 +83,15 @@ def refang(value: str) -> str:
     text = value.replace("[.]", ".").replace("(.)", ".").replace("[@]", "@").replace("[:]", ":")
     text = text.replace("[://]", "://")
     return _REFANG_SCHEME.sub(lambda m: _REFANG_SCHEMES[m.group().lower()], text)
+
+
+def defang_text(text: str, iocs: Iterable[Indicator] = ()) -> str:
+    """Free text with the known network indicators and any URL scheme or ``www.`` defanged, so that
+    nothing in it links or resolves."""
+    out = text or ""
+    network = [i for i in iocs if i.type in NETWORK_TYPES and i.value]
+    for ioc in sorted(network, key=lambda i: len(i.value), reverse=True):
+        if ioc.value in out:
+            out = out.replace(ioc.value, defang(ioc.value, ioc.type))
+    out = _FREE_URL.sub(lambda m: _SCHEMES.get(m.group(1).lower(), m.group(1)) + "://", out)
+    return _FREE_WWW.sub("www[.]", out)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ttpmap import __version__
+from ttpmap.defang import defang_text
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Analysis, GroupCandidate, IocType
 from ttpmap.publish.context import (
@@ -22,7 +23,7 @@ from ttpmap.publish.context import (
 )
 from ttpmap.publish.figures import matrix_svg
 from ttpmap.publish.indicators import DISPOSITION_LABELS, display, label, note
-from ttpmap.publish.markup import defang_text, one_line, truncate
+from ttpmap.publish.markup import one_line, truncate
 from ttpmap.publish.render import render_document, write_document
 from ttpmap.publish.wording import CONFIDENCE_PHRASE, likelihood
 

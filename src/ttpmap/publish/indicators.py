@@ -3,7 +3,7 @@ registry-hive and path helpers. Types are the one ``IocType`` vocabulary; defang
 
 from __future__ import annotations
 
-from ttpmap.defang import defang, refang
+from ttpmap.defang import NETWORK_TYPES, defang, refang
 from ttpmap.models import Disposition, Indicator, IocType
 
 LABELS: dict[IocType, str] = {
@@ -51,20 +51,6 @@ HIVES = {
     "HKU": "HKEY_USERS",
     "HKCC": "HKEY_CURRENT_CONFIG",
 }
-
-NETWORK_TYPES = frozenset(
-    {
-        IocType.IPV4,
-        IocType.IPV4_CIDR,
-        IocType.IPV6,
-        IocType.IPV6_CIDR,
-        IocType.SOCKET_ADDRESS,
-        IocType.DOMAIN,
-        IocType.URL,
-        IocType.EMAIL,
-        IocType.XMPP_ADDRESS,
-    }
-)
 
 
 def machine_value(ioc: Indicator) -> str:
