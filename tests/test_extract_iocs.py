@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ttpmap.extract.iocs import IOC_TYPES, defang, find_iocs
+from ttpmap.defang import defang
+from ttpmap.extract.iocs import IOC_TYPES, find_iocs
 from ttpmap.models import Indicator
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

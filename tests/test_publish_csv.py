@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from ttpmap.models import Evidence, Indicator
+from ttpmap.models import Evidence, Indicator, IocEvidence
 from ttpmap.publish.csv import iocs_csv, techniques_csv
 from ttpmap.publish.markup import csv_cell
 
@@ -54,10 +54,18 @@ def test_injected_cells_in_every_column(kb, analysis_apt):
     hostile = analysis_apt.model_copy(
         update={
             "techniques": [first, *analysis_apt.techniques[1:]],
-            "iocs": [Indicator(type="-2+3", value="+evil", defanged="+evil")],
+            "iocs": [
+                Indicator(
+                    type="filename",
+                    value="+evil",
+                    defanged="+evil",
+                    reason="-2+3",
+                    evidence=IocEvidence(text="=cmd|x", start=0, end=6),
+                )
+            ],
         }
     )
     tech = _rows(techniques_csv(hostile, kb))[0]
     assert tech["name"].startswith("'=") and tech["evidence"] == "'@SUM(1) line two"
     ioc = _rows(iocs_csv(hostile))[0]
-    assert ioc["type"].startswith("'-") and ioc["value"] == "'+evil"
+    assert ioc["value"] == "'+evil" and ioc["reason"] == "'-2+3" and ioc["evidence"] == "'=cmd|x"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -64,15 +65,89 @@ class TechniqueResult(_Model):
     original_id: str | None = Field(default=None, description="The revoked ID the text wrote, if any.")
 
 
+class IocType(StrEnum):
+    """The one vocabulary of indicator types, shared by extraction and every export."""
+
+    IPV4 = "ipv4"
+    IPV4_CIDR = "ipv4_cidr"
+    IPV6 = "ipv6"
+    IPV6_CIDR = "ipv6_cidr"
+    SOCKET_ADDRESS = "socket_address"
+    DOMAIN = "domain"
+    URL = "url"
+    EMAIL = "email"
+    XMPP_ADDRESS = "xmpp_address"
+    MD5 = "md5"
+    SHA1 = "sha1"
+    SHA256 = "sha256"
+    SHA512 = "sha512"
+    IMPHASH = "imphash"
+    AUTHENTIHASH = "authentihash"
+    SSDEEP = "ssdeep"
+    CVE = "cve"
+    REGISTRY_KEY = "registry_key"
+    FILE_PATH = "file_path"
+    FILENAME = "filename"
+    ASN = "asn"
+    MAC_ADDRESS = "mac_address"
+    USER_AGENT = "user_agent"
+    BITCOIN_ADDRESS = "bitcoin_address"
+    MONERO_ADDRESS = "monero_address"
+    GOOGLE_ANALYTICS_ID = "google_analytics_id"
+    GOOGLE_ADSENSE_ID = "google_adsense_id"
+
+
+class Disposition(StrEnum):
+    """What an indicator is to a defender; only ``actor`` values become STIX indicators / MISP to_ids."""
+
+    ACTOR = "actor"  # the actor's infrastructure or artefact
+    BENIGN = "benign"  # known-benign or shared infrastructure (warning-listed, system file)
+    ABUSED_SERVICE = "abused-service"  # a legitimate service the actor used: the bare name is no IOC
+    PRIVATE = "private"  # private, loopback, reserved or documentation address
+    NOT_IOC = "not-ioc"  # version number, example value, the victim's own asset, a CVE
+
+
+class IocRole(StrEnum):
+    """What an indicator did in the intrusion, from the sentence or table row it appears in."""
+
+    C2 = "c2"
+    DOWNLOAD = "download"  # download or staging
+    EXFILTRATION = "exfiltration"
+    PHISHING = "phishing"  # phishing sender or lure
+    SCANNER = "scanner"  # scanning or brute-force source
+    VICTIM = "victim"
+    TOOL_FILE = "tool-file"
+    SYSTEM_FILE = "system-file"
+
+
+class IocEvidence(_Model):
+    """Where an indicator is first mentioned: the sentence (or table row) and its offsets."""
+
+    text: str
+    start: int
+    end: int
+    context: dict[str, str] = Field(default_factory=dict)  # other columns of an IOC-table row
+
+
 class Indicator(_Model):
-    """An indicator of compromise, refanged in ``value`` and defanged in ``defanged``."""
+    """An indicator of compromise, refanged in ``value`` and defanged in ``defanged``, with what it is
+    to a defender (``disposition``, ``reason``), what it did (``role``) and where the report says so."""
 
-    # the "ioc" helper declares `count` and `private` (issue #10); until then they pass through
-    model_config = ConfigDict(extra="allow")
-
-    type: str
+    type: IocType
     value: str
     defanged: str
+    count: int = 1
+    private: bool = False  # not globally routable (IP types only)
+    disposition: Disposition = Disposition.ACTOR
+    role: IocRole | None = None
+    reason: str = ""
+    warninglists: list[str] = Field(default_factory=list)  # names of the MISP warning lists it hits
+    evidence: IocEvidence | None = None
+
+    @property
+    def actionable(self) -> bool:
+        """Whether defenders should block or alert on it (exports make it an indicator / to_ids)."""
+        return self.disposition is Disposition.ACTOR
 
 
 class EntityRef(_Model):

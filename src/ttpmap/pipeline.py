@@ -88,7 +88,7 @@ def extract(doc: Document, kb: KnowledgeBase, model: Any | None, options: Option
     return Findings(
         document=doc,
         techniques=techniques,
-        iocs=find_iocs(doc.text),
+        iocs=find_iocs(doc.text, doc.sentences),
         entities=find_entities(doc, kb),
         candidates=candidates,
     )

@@ -54,11 +54,14 @@ def render_summary(a: Any) -> None:
     if lines:
         out.print(Panel("\n".join(lines), title="Named in the report", expand=False))
     if a.iocs:
-        t = Table(title=f"Indicators ({len(a.iocs)}, defanged)", expand=False)
+        actor = sum(1 for i in a.iocs if i.actionable)
+        t = Table(title=f"Indicators ({actor} of the actor's, {len(a.iocs)} in all, defanged)", expand=False)
         t.add_column("Type")
-        t.add_column("Indicator", overflow="fold", max_width=90)
-        for ioc in a.iocs[:25]:
-            t.add_row(ioc.type, escape(ioc.defanged))
+        t.add_column("Indicator", overflow="fold", max_width=70)
+        t.add_column("Disposition")
+        t.add_column("Role")
+        for ioc in sorted(a.iocs, key=lambda i: not i.actionable)[:25]:
+            t.add_row(str(ioc.type), escape(ioc.defanged), str(ioc.disposition), str(ioc.role or ""))
         if len(a.iocs) > 25:
             t.add_row("…", f"{len(a.iocs) - 25} more in --format json")
         out.print(t)

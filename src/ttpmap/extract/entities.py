@@ -17,11 +17,11 @@ from functools import lru_cache
 from importlib import resources
 
 from ttpmap.extract.attack_ids import other_id_mentions
+from ttpmap.extract.cves import find_cves
 from ttpmap.kb import KnowledgeBase
-from ttpmap.models import CVERef, Document, Entities, EntityRef
+from ttpmap.models import Document, Entities, EntityRef
 
 _KIND_OF_PREFIX = {"G": "groups", "S": "software", "C": "campaigns"}
-_CVE = re.compile(r"(?<![A-Za-z0-9])CVE-(\d{4})-(\d{4,7})(?!\d)", re.IGNORECASE)
 _TOKEN = re.compile(r"\w+")
 _SPACES = re.compile(r"\s+")
 
@@ -397,14 +397,6 @@ def _aggregate(hits: list[_Hit], kb: KnowledgeBase) -> dict[str, list[EntityRef]
     return out
 
 
-def _cves(text: str) -> list[CVERef]:
-    counts: dict[str, int] = {}
-    for m in _CVE.finditer(text):
-        cve = f"CVE-{m.group(1)}-{m.group(2)}"
-        counts[cve] = counts.get(cve, 0) + 1
-    return [CVERef(id=c, count=n) for c, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
-
-
 def find_entities(doc: Document, kb: KnowledgeBase) -> Entities:
     """Groups, software and campaigns named in ``doc`` (by name, alias or explicit ID) with mention
     counts and first-mention offsets, sorted by count then name; plus the CVE IDs it cites."""
@@ -437,5 +429,8 @@ def find_entities(doc: Document, kb: KnowledgeBase) -> Entities:
     for kind, refs in found.items():
         found[kind] = sorted(refs, key=lambda r: (-r.count, r.name.lower(), r.id))
     return Entities(
-        groups=found["groups"], software=found["software"], campaigns=found["campaigns"], cves=_cves(doc.text)
+        groups=found["groups"],
+        software=found["software"],
+        campaigns=found["campaigns"],
+        cves=find_cves(doc.text),
     )

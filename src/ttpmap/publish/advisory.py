@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ttpmap import __version__
+from ttpmap.defang import defang_text
 from ttpmap.kb import KnowledgeBase
-from ttpmap.models import Analysis, GroupCandidate
+from ttpmap.models import Analysis, GroupCandidate, IocType
 from ttpmap.publish.context import (
     attack_version,
     best_evidence,
@@ -21,8 +22,8 @@ from ttpmap.publish.context import (
     technique_url,
 )
 from ttpmap.publish.figures import matrix_svg
-from ttpmap.publish.indicators import display, is_private_ip, kind_of, label
-from ttpmap.publish.markup import defang_text, one_line, truncate
+from ttpmap.publish.indicators import DISPOSITION_LABELS, display, label, note
+from ttpmap.publish.markup import one_line, truncate
 from ttpmap.publish.render import render_document, write_document
 from ttpmap.publish.wording import CONFIDENCE_PHRASE, likelihood
 
@@ -136,19 +137,23 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
         )
 
     indicator_rows = []
-    for ioc in iocs:
-        kind = kind_of(ioc.type)
-        if kind == "cve":
+    for ioc in sorted(iocs, key=lambda i: not i.actionable):  # the actor's first, then context
+        if ioc.type == IocType.CVE:
             continue
-        private = kind in ("ipv4", "ipv6", "socket-address") and is_private_ip(ioc.value)
-        note = "private or reserved address: context only" if private else ""
         indicator_rows.append(
-            {"type": label(ioc.type), "value": display(ioc.type, ioc.value, ioc.defanged), "note": note}
+            {
+                "type": label(ioc.type),
+                "value": display(ioc),
+                "disposition": DISPOSITION_LABELS[ioc.disposition],
+                "role": str(ioc.role or ""),
+                "actionable": ioc.actionable,
+                "note": note(ioc, full=False),
+            }
         )
     cves = list(
         dict.fromkeys(
             [c.id.upper() for c in analysis.entities.cves]
-            + [i.value.strip().upper() for i in iocs if kind_of(i.type) == "cve"]
+            + [i.value.strip().upper() for i in iocs if i.type == IocType.CVE]
         )
     )
 
@@ -268,7 +273,7 @@ def _summary(
     analysis: Analysis,
     title: str,
     tactics: list[dict[str, Any]],
-    iocs: list[dict[str, str]],
+    iocs: list[dict[str, Any]],
     cves: list[str],
     candidates: list[dict[str, Any]],
 ) -> list[str]:
@@ -292,7 +297,11 @@ def _summary(
     if iocs or cves:
         vulns = f"{len(cves)} {'vulnerability' if len(cves) == 1 else 'vulnerabilities'}"
         tail = f" and references {vulns} ({', '.join(cves)})." if cves else "."
-        second.append(f"The report contains {_plural(len(iocs), 'indicator')} of compromise{tail}")
+        actor = sum(1 for i in iocs if i["actionable"])
+        second.append(
+            f"The report contains {_plural(actor, 'indicator')} of compromise attributable to the actor"
+            f" (of {len(iocs)} values listed){tail}"
+        )
     if candidates:
         second.append(candidates[0]["assessment"])
     return [" ".join(first), " ".join(second)] if second else [" ".join(first)]
@@ -302,7 +311,7 @@ def _key_findings(
     analysis: Analysis,
     kb: KnowledgeBase | None,
     tactics: list[dict[str, Any]],
-    iocs: list[dict[str, str]],
+    iocs: list[dict[str, Any]],
     cves: list[str],
 ) -> list[dict[str, str]]:
     findings = []
@@ -312,8 +321,8 @@ def _key_findings(
             findings.append({"label": t["name"], "text": names})
     if cves:
         findings.append({"label": "Vulnerabilities", "text": ", ".join(cves)})
-    if iocs:
-        counts = Counter(i["type"] for i in iocs)
+    if any(i["actionable"] for i in iocs):
+        counts = Counter(i["type"] for i in iocs if i["actionable"])
         findings.append(
             {"label": "Indicators", "text": ", ".join(f"{n} \u00d7 {k}" for k, n in counts.most_common())}
         )

@@ -11,7 +11,6 @@ from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Analysis
 from ttpmap.publish.context import created, ordered_tactics, tactics_of
 from ttpmap.publish.figures import bar_chart_svg
-from ttpmap.publish.indicators import kind_of
 from ttpmap.publish.markup import one_line, truncate
 from ttpmap.publish.render import render_document, write_document
 from ttpmap.publish.wording import likelihood, mitigation_action, stage, stage_action, technique_action
@@ -147,7 +146,7 @@ def _consequences(analysis: Analysis, kb: KnowledgeBase | None) -> list[str]:
     found = [text for tactic, text in CONSEQUENCES if tactic in tactics][:MAX_CONSEQUENCES]
     if any(t.id.split(".")[0] == "T1190" for t in analysis.techniques):
         found.append("The way in was an internet-facing system that had not been kept up to date.")
-    network = sum(1 for i in analysis.iocs if kind_of(i.type) != "cve")
+    network = sum(1 for i in analysis.iocs if i.actionable)  # only the actor's, never context
     if network:
         found.append(
             f"The report lists {network} technical warning signs (such as internet addresses and file "

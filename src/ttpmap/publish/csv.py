@@ -9,11 +9,25 @@ from collections.abc import Iterable, Sequence
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Analysis
 from ttpmap.publish.context import best_evidence, tactics_of
-from ttpmap.publish.indicators import display, is_private_ip, kind_of, label
+from ttpmap.publish.indicators import display, label
 from ttpmap.publish.markup import csv_cell, one_line
 
 TECHNIQUE_COLUMNS = ("id", "name", "tactics", "score", "origin", "evidence", "evidence_start", "evidence_end")
-IOC_COLUMNS = ("type", "kind", "value", "defanged", "private")
+IOC_COLUMNS = (
+    "type",
+    "kind",
+    "value",
+    "defanged",
+    "disposition",
+    "role",
+    "reason",
+    "warninglists",
+    "private",
+    "count",
+    "evidence",
+    "evidence_start",
+    "evidence_end",
+)
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -46,18 +60,26 @@ def techniques_csv(analysis: Analysis, kb: KnowledgeBase | None = None) -> str:
 
 
 def iocs_csv(analysis: Analysis) -> str:
-    """One row per indicator: its type, refanged value and defanged form."""
+    """One row per indicator: type, refanged value, defanged form, disposition (only ``actor`` rows
+    belong in blocklists), role, reason, warning lists hit and the evidence of its first mention."""
     rows = []
     for ioc in analysis.iocs:
-        kind = kind_of(ioc.type)
-        private = kind in ("ipv4", "ipv6", "socket-address") and is_private_ip(ioc.value)
+        ev = ioc.evidence
         rows.append(
             (
                 label(ioc.type),
-                kind,
+                str(ioc.type),
                 ioc.value,
-                display(ioc.type, ioc.value, ioc.defanged),
-                "yes" if private else "",
+                display(ioc),
+                str(ioc.disposition),
+                str(ioc.role or ""),
+                ioc.reason,
+                ";".join(ioc.warninglists),
+                "yes" if ioc.private else "",
+                ioc.count,
+                ev.text if ev else "",
+                ev.start if ev else "",
+                ev.end if ev else "",
             )
         )
     return _table(IOC_COLUMNS, rows)

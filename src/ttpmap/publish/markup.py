@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-
-from ttpmap.models import Indicator
-from ttpmap.publish.indicators import NETWORK_KINDS, display, kind_of
 
 _WS = re.compile(r"\s+")
 # characters with a meaning in (GitHub-flavoured) Markdown inline text
@@ -15,8 +11,6 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _MD_LIST = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 _MD_BLOCK = re.compile(r"^([#+=-])(?=[\s#=-]|$)")
 _ENTITY = re.compile(r"&(?=#?\w+;)")
-_URL = re.compile(r"\b(https?|ftp)://", re.IGNORECASE)
-_WWW = re.compile(r"\bwww\.", re.IGNORECASE)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -48,19 +42,6 @@ def md_escape(text: str) -> str:
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = _MD_BLOCK.sub(r"\\\1", _MD_LIST.sub(r"\1\\\2", text))
     return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
-def defang_text(text: str, iocs: Iterable[Indicator] = ()) -> str:
-    """Free text with known network indicators and any URL scheme defanged, so nothing links."""
-    out = text or ""
-    network = [i for i in iocs if kind_of(i.type) in NETWORK_KINDS]
-    for ioc in sorted(network, key=lambda i: len(i.value), reverse=True):
-        if ioc.value and ioc.value in out:
-            out = out.replace(ioc.value, display(ioc.type, ioc.value, ioc.defanged))
-    out = _URL.sub(
-        lambda m: ("hxxp" + m.group(1)[4:] if m.group(1).lower().startswith("http") else "fxp") + "://", out
-    )
-    return _WWW.sub("www[.]", out)
 
 
 def csv_cell(value: object) -> object:

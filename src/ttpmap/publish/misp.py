@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from ttpmap import __version__
 from ttpmap.kb import KnowledgeBase
-from ttpmap.models import Analysis, GroupCandidate, Indicator
+from ttpmap.models import Analysis, GroupCandidate, Indicator, IocType
 from ttpmap.publish.context import created, technique_name
-from ttpmap.publish.indicators import NETWORK_KINDS, is_private_ip, kind_of, refang
+from ttpmap.publish.indicators import machine_value, note
 from ttpmap.publish.markup import one_line, truncate
 from ttpmap.publish.wording import likelihood
 
@@ -23,44 +23,44 @@ CONFIDENCE_ORDER = {"low": 0, "moderate": 1, "high": 2}
 THREAT_LEVEL = {"high": 1, "medium": 2, "low": 3, "undefined": 4}
 ANALYSIS_INITIAL = 0  # machine output nobody has reviewed yet
 
-# canonical indicator kind -> (MISP type, category, to_ids)
-ATTRIBUTE_TYPES: dict[str, tuple[str, str, bool]] = {
-    "ipv4": ("ip-dst", "Network activity", True),
-    "ipv6": ("ip-dst", "Network activity", True),
-    "domain": ("domain", "Network activity", True),
-    "url": ("url", "Network activity", True),
-    "email": ("email-src", "Payload delivery", True),
-    "md5": ("md5", "Payload delivery", True),
-    "sha1": ("sha1", "Payload delivery", True),
-    "sha256": ("sha256", "Payload delivery", True),
-    "sha512": ("sha512", "Payload delivery", True),
-    "file-path": ("filename", "Artifacts dropped", False),
-    "filename": ("filename", "Artifacts dropped", False),
-    "registry-key": ("regkey", "Persistence mechanism", False),
-    "cve": ("vulnerability", "External analysis", False),
-    "socket-address": ("ip-dst|port", "Network activity", True),
-    "ssdeep": ("ssdeep", "Payload delivery", True),
-    "imphash": ("imphash", "Payload delivery", True),
-    "authentihash": ("authentihash", "Payload delivery", True),
-    "mac-address": ("mac-address", "Network activity", False),
-    "user-agent": ("user-agent", "Network activity", False),
-    "asn": ("AS", "Network activity", False),
-    "bitcoin-address": ("btc", "Financial fraud", True),
-    "xmpp-address": ("jabber-id", "Social network", False),
+# indicator type -> (MISP type, category, whether an actor value of this type is for IDS)
+ATTRIBUTE_TYPES: dict[IocType, tuple[str, str, bool]] = {
+    IocType.IPV4: ("ip-dst", "Network activity", True),
+    IocType.IPV4_CIDR: ("ip-dst", "Network activity", True),
+    IocType.IPV6: ("ip-dst", "Network activity", True),
+    IocType.IPV6_CIDR: ("ip-dst", "Network activity", True),
+    IocType.DOMAIN: ("domain", "Network activity", True),
+    IocType.URL: ("url", "Network activity", True),
+    IocType.EMAIL: ("email-src", "Payload delivery", True),
+    IocType.MD5: ("md5", "Payload delivery", True),
+    IocType.SHA1: ("sha1", "Payload delivery", True),
+    IocType.SHA256: ("sha256", "Payload delivery", True),
+    IocType.SHA512: ("sha512", "Payload delivery", True),
+    IocType.FILE_PATH: ("filename", "Artifacts dropped", False),
+    IocType.FILENAME: ("filename", "Artifacts dropped", False),
+    IocType.REGISTRY_KEY: ("regkey", "Persistence mechanism", False),
+    IocType.CVE: ("vulnerability", "External analysis", False),
+    IocType.SOCKET_ADDRESS: ("ip-dst|port", "Network activity", True),
+    IocType.SSDEEP: ("ssdeep", "Payload delivery", True),
+    IocType.IMPHASH: ("imphash", "Payload delivery", True),
+    IocType.AUTHENTIHASH: ("authentihash", "Payload delivery", True),
+    IocType.MAC_ADDRESS: ("mac-address", "Network activity", False),
+    IocType.USER_AGENT: ("user-agent", "Network activity", False),
+    IocType.ASN: ("AS", "Network activity", False),
+    IocType.BITCOIN_ADDRESS: ("btc", "Financial fraud", True),
+    IocType.XMPP_ADDRESS: ("jabber-id", "Social network", False),
 }
 
 
 def attribute_spec(ioc: Indicator) -> tuple[str, str, str, bool]:
-    """(MISP type, category, value, to_ids) for an indicator; private addresses are not for IDS."""
-    kind = kind_of(ioc.type)
-    misp_type, category, to_ids = ATTRIBUTE_TYPES.get(kind, ("text", "Other", False))
-    value = refang(ioc.value).strip() if kind in NETWORK_KINDS else ioc.value.strip()
-    if kind in ("ipv4", "ipv6", "socket-address") and is_private_ip(value):
-        to_ids = False
-    if kind == "socket-address":
+    """(MISP type, category, value, to_ids) for an indicator; only the actor's values are for IDS."""
+    misp_type, category, for_ids = ATTRIBUTE_TYPES.get(ioc.type, ("text", "Other", False))
+    to_ids = for_ids and ioc.actionable
+    value = machine_value(ioc)
+    if ioc.type == IocType.SOCKET_ADDRESS:
         host, _, port = value.rpartition(":")
         value = f"{host.strip('[]')}|{port}"
-    if kind == "cve":
+    if ioc.type == IocType.CVE:
         value = value.upper()
     return misp_type, category, value, to_ids
 
@@ -131,7 +131,14 @@ def to_event(
         if not value or (misp_type, value) in seen:
             continue
         seen.add((misp_type, value))
-        add(misp_type, value, category, to_ids, "Extracted by ttpmap from the source report", [])
+        add(
+            misp_type,
+            value,
+            category,
+            to_ids,
+            truncate(f"Extracted by ttpmap: {note(ioc, max_lists=20)}", 1000),
+            [],
+        )
     for cve in analysis.entities.cves:
         if ("vulnerability", cve.id.upper()) not in seen:
             seen.add(("vulnerability", cve.id.upper()))

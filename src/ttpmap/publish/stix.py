@@ -2,8 +2,11 @@
 
 Modelling: the activity the report describes is a ``campaign``; it ``uses`` the observed
 attack-patterns (confidence = technique score, description = best evidence) and software, ``targets``
-the CVEs (vulnerabilities), and indicators ``indicates`` it. Attribution is not asserted: each
-candidate group is an ``intrusion-set`` linked from the campaign by ``attributed-to`` whose
+the CVEs (vulnerabilities). Only the actor's indicators (disposition ``actor``) become ``indicator``
+objects that ``indicates`` the campaign; every other value the report mentions (benign or shared
+infrastructure, abused services, private addresses, non-indicators) is a ``note`` on the campaign that
+says why it is not one, its value defanged so that no tool ingests it. Attribution is not asserted:
+each candidate group is an ``intrusion-set`` linked from the campaign by ``attributed-to`` whose
 ``confidence`` is the candidate's score x 100 and whose description says it is a machine-generated
 candidate. Matching ATT&CK campaigns are linked by ``related-to``. Ranked mitigations are
 ``course-of-action`` objects that ``mitigate`` the attack-patterns with ATT&CK's advice text. A
@@ -21,9 +24,10 @@ import stix2
 
 from ttpmap import __version__
 from ttpmap.kb import KnowledgeBase
-from ttpmap.models import Analysis, Indicator
+from ttpmap.models import Analysis, Indicator, IocType
 from ttpmap.publish.context import best_evidence, created, source_label, tactics_of, technique_name
-from ttpmap.publish.indicators import NETWORK_KINDS, expand_hive, is_private_ip, kind_of, refang, split_path
+from ttpmap.publish.indicators import display, expand_hive, machine_value, note, split_path
+from ttpmap.publish.indicators import label as type_label
 from ttpmap.publish.markup import one_line, truncate
 from ttpmap.publish.wording import CONFIDENCE_PHRASE, likelihood
 
@@ -51,30 +55,33 @@ def pattern_literal(value: str) -> str:
 
 
 def indicator_pattern(ioc: Indicator) -> str | None:
-    """The STIX pattern that matches an indicator, or None for kinds that are not observables (CVEs)."""
-    kind = kind_of(ioc.type)
-    value = refang(ioc.value).strip() if kind in NETWORK_KINDS else ioc.value.strip()
+    """The STIX pattern that matches an indicator, or None for types that are not observables (CVEs)."""
+    kind = ioc.type
+    value = machine_value(ioc)
     if not value:
         return None
     simple = {
-        "ipv4": "ipv4-addr:value",
-        "ipv6": "ipv6-addr:value",
-        "domain": "domain-name:value",
-        "url": "url:value",
-        "email": "email-addr:value",
-        "filename": "file:name",
-        "mac-address": "mac-addr:value",
-        "user-agent": "network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'",
+        IocType.IPV4: "ipv4-addr:value",
+        IocType.IPV6: "ipv6-addr:value",
+        IocType.DOMAIN: "domain-name:value",
+        IocType.URL: "url:value",
+        IocType.EMAIL: "email-addr:value",
+        IocType.FILENAME: "file:name",
+        IocType.MAC_ADDRESS: "mac-addr:value",
+        IocType.USER_AGENT: "network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'",
     }
     if kind in simple:
         return f"[{simple[kind]} = {pattern_literal(value)}]"
     if kind in _HASH_PATHS:
         return f"[file:hashes.{_HASH_PATHS[kind]} = {pattern_literal(value.lower())}]"
-    if kind == "ssdeep":
+    if kind in (IocType.IPV4_CIDR, IocType.IPV6_CIDR):
+        family = "ipv4-addr" if kind == IocType.IPV4_CIDR else "ipv6-addr"
+        return f"[{family}:value ISSUBSET {pattern_literal(value)}]"
+    if kind == IocType.SSDEEP:
         return f"[file:hashes.SSDEEP = {pattern_literal(value)}]"
-    if kind == "asn" and value.upper().removeprefix("AS").isdigit():
+    if kind == IocType.ASN and value.upper().removeprefix("AS").isdigit():
         return f"[autonomous-system:number = {int(value.upper().removeprefix('AS'))}]"
-    if kind == "socket-address":
+    if kind == IocType.SOCKET_ADDRESS:
         host, _, port = value.rpartition(":")
         host = host.strip("[]")
         if not port.isdigit() or not host:
@@ -84,9 +91,9 @@ def indicator_pattern(ioc: Indicator) -> str | None:
             f"[network-traffic:dst_ref.type = '{family}' AND network-traffic:dst_ref.value = "
             f"{pattern_literal(host)} AND network-traffic:dst_port = {int(port)}]"
         )
-    if kind == "registry-key":
+    if kind == IocType.REGISTRY_KEY:
         return f"[windows-registry-key:key = {pattern_literal(expand_hive(value))}]"
-    if kind == "file-path":
+    if kind == IocType.FILE_PATH:
         directory, name = split_path(value)
         if not directory:
             return f"[file:name = {pattern_literal(name)}]"
@@ -187,7 +194,7 @@ def to_bundle(analysis: Analysis, kb: KnowledgeBase | None = None) -> stix2.Bund
         b.relate(campaign, "uses", oid)
 
     cves = dict.fromkeys([c.id.upper() for c in analysis.entities.cves])
-    cves.update(dict.fromkeys(i.value.strip().upper() for i in analysis.iocs if kind_of(i.type) == "cve"))
+    cves.update(dict.fromkeys(i.value.strip().upper() for i in analysis.iocs if i.type == IocType.CVE))
     for cve in cves:
         vuln = b.add(
             stix2.Vulnerability,
@@ -199,27 +206,35 @@ def to_bundle(analysis: Analysis, kb: KnowledgeBase | None = None) -> stix2.Bund
         b.relate(campaign, "targets", vuln)
 
     for ioc in analysis.iocs:
-        pattern = indicator_pattern(ioc)
-        if pattern is None:
+        if ioc.type == IocType.CVE:
             continue
-        kind = kind_of(ioc.type)
-        private = kind in ("ipv4", "ipv6", "socket-address") and is_private_ip(ioc.value)
+        pattern = indicator_pattern(ioc)
+        if not ioc.actionable or pattern is None:
+            b.add(
+                stix2.Note,
+                "note",
+                f"{ioc.type}|{ioc.value}",
+                abstract=truncate(f"Not an indicator: {type_label(ioc.type)} {display(ioc)}", 250),
+                content=truncate(
+                    f"{display(ioc)}: {note(ioc)}. Mentioned in the source report; ttpmap did not "
+                    "export it as an indicator.",
+                    1000,
+                ),
+                object_refs=[campaign],
+            )
+            continue
+        role = f" ({ioc.role})" if ioc.role else ""
         indicator = b.add(
             stix2.Indicator,
             "indicator",
             pattern,
-            name=truncate(f"{kind}: {ioc.value}", 250),
+            name=truncate(f"{ioc.type}{role}: {ioc.value}", 250),
             pattern=pattern,
             pattern_type="stix",
             valid_from=b.time,
-            indicator_types=["anomalous-activity" if private else "malicious-activity"],
-            description=(
-                "Extracted from the source report by ttpmap; "
-                + (
-                    "a private or reserved address, useful as context only."
-                    if private
-                    else "verify before blocking."
-                )
+            indicator_types=["malicious-activity"],
+            description=truncate(
+                f"Extracted from the source report by ttpmap ({note(ioc)}); verify before blocking.", 1000
             ),
         )
         b.relate(indicator, "indicates", campaign)
@@ -295,6 +310,7 @@ def to_bundle(analysis: Analysis, kb: KnowledgeBase | None = None) -> stix2.Bund
         )
 
     refs = list(b.objects)
+    actor_iocs = sum(1 for i in analysis.iocs if i.actionable and i.type != IocType.CVE)
     label = source_label(analysis)
     source_ref: dict[str, Any] = {
         "source_name": "source report",
@@ -310,7 +326,7 @@ def to_bundle(analysis: Analysis, kb: KnowledgeBase | None = None) -> stix2.Bund
         name=title[:250],
         description=(
             f"Machine-generated by ttpmap {__version__}: {len(analysis.techniques)} ATT&CK techniques, "
-            f"{len(analysis.iocs)} indicators and {len(analysis.attribution)} attribution candidates "
+            f"{actor_iocs} indicators and {len(analysis.attribution)} attribution candidates "
             "extracted from the source report. Needs analyst review."
         ),
         published=b.time,
