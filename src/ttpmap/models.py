@@ -89,6 +89,16 @@ class Entities(_Model):
     cves: list[CVERef] = Field(default_factory=list)
 
 
+class Victimology(_Model):
+    """Who a report says was targeted: mention counts of sectors, countries and regions, and the actor's
+    stated origin (a country of origin is never also counted as a victim)."""
+
+    sectors: dict[str, int] = Field(default_factory=dict)
+    countries: dict[str, int] = Field(default_factory=dict)
+    regions: dict[str, int] = Field(default_factory=dict)
+    origin: dict[str, int] = Field(default_factory=dict)
+
+
 class GroupCandidate(_Model):
     """A threat group whose tradecraft is consistent with the report."""
 
@@ -158,6 +168,10 @@ class Analysis(_Model):
     campaigns: list[CampaignCandidate] = Field(default_factory=list)
     mitigations: list[MitigationResult] = Field(default_factory=list)
     detections: list[DetectionResult] = Field(default_factory=list)
+    victimology: Victimology = Field(default_factory=Victimology)
+    text_terms: dict[str, int] = Field(default_factory=dict)
+    """Name-free term counts of the report (for procedure-text similarity), so that a saved analysis
+    is attributed exactly like a fresh one."""
     generated_by: str = ""
     created: str = ""
     model_config = ConfigDict(extra="allow", populate_by_name=True)
@@ -176,3 +190,5 @@ class Findings:
     iocs: list[Indicator] = field(default_factory=list)
     entities: Entities = field(default_factory=Entities)
     candidates: list[TechniqueResult] = field(default_factory=list)
+    victimology: Victimology = field(default_factory=Victimology)
+    text_terms: dict[str, int] = field(default_factory=dict)

@@ -66,6 +66,7 @@ def extract(doc: Document, kb: KnowledgeBase, model: Any | None, options: Option
     """Everything the text itself says: techniques with evidence, IOCs and named entities."""
     from ttpmap.extract.attack_ids import find_attack_ids
     from ttpmap.extract.entities import find_entities
+    from ttpmap.extract.features import report_terms, report_victimology
     from ttpmap.extract.iocs import find_iocs
 
     text_hits: list[TechniqueResult] = []
@@ -79,12 +80,15 @@ def extract(doc: Document, kb: KnowledgeBase, model: Any | None, options: Option
     techniques = merge_techniques(text_hits, find_attack_ids(doc, kb))
     if options.top_k is not None:
         techniques = techniques[: options.top_k]
+    entities = find_entities(doc, kb)
     return Findings(
         document=doc,
         techniques=techniques,
         iocs=find_iocs(doc.text),
-        entities=find_entities(doc, kb),
+        entities=entities,
         candidates=candidates,
+        victimology=report_victimology(doc, kb, entities),
+        text_terms=report_terms(doc, kb),
     )
 
 
@@ -114,6 +118,8 @@ def assemble(findings: Findings, kb: KnowledgeBase, options: Options) -> Analysi
         techniques=findings.techniques,
         iocs=findings.iocs,
         entities=findings.entities,
+        victimology=findings.victimology,
+        text_terms=findings.text_terms,
         generated_by=f"ttpmap {__version__}",
         created=_now(),
     )
@@ -160,7 +166,7 @@ def findings_from_evidence(
 
 
 def findings_from_analysis(analysis: Analysis) -> Findings:
-    """The findings of a saved analysis (its text is not kept, so text signals are absent)."""
+    """The findings of a saved analysis; its victimology and term counts make attribution repeatable."""
     info = analysis.document
     doc = Document(
         text="",
@@ -171,7 +177,12 @@ def findings_from_analysis(analysis: Analysis) -> Findings:
         sentences=(),
     )
     return Findings(
-        document=doc, techniques=analysis.techniques, iocs=analysis.iocs, entities=analysis.entities
+        document=doc,
+        techniques=analysis.techniques,
+        iocs=analysis.iocs,
+        entities=analysis.entities,
+        victimology=analysis.victimology,
+        text_terms=analysis.text_terms,
     )
 
 

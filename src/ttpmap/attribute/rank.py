@@ -27,7 +27,7 @@ from ttpmap.attribute.profiles import (
 )
 from ttpmap.attribute.textsim import name_table, terms
 from ttpmap.errors import UsageError
-from ttpmap.extract.victimology import find_victimology, region_of
+from ttpmap.extract.victimology import region_of
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import CampaignCandidate, Findings, GroupCandidate
 
@@ -90,7 +90,7 @@ class AttributionQuery:
     named_groups: frozenset[str] = frozenset()
     text_terms: Mapping[str, int] = field(default_factory=dict)
     """Term counts of the report text with every group and campaign name cut out
-    (:func:`ttpmap.attribute.textsim.terms`), for procedure-text similarity."""
+    (:func:`ttpmap.extract.features.terms`), for procedure-text similarity."""
 
     @property
     def is_empty(self) -> bool:
@@ -148,14 +148,9 @@ def _resolve(kb: KnowledgeBase, ref: str, table: Mapping[str, object], kind: str
     raise UsageError(f"unknown {kind} {ref!r} in ATT&CK {kb.version}")
 
 
-def query_from_findings(
-    findings: Findings, kb: KnowledgeBase, victimology: Mapping[str, Mapping[str, int]] | None = None
-) -> AttributionQuery:
-    """The attribution query of a report: its techniques, software, CVEs, victimology and named groups.
-
-    ``victimology`` (as returned by :func:`find_victimology`) is computed from the document text when
-    not given.
-    """
+def query_from_findings(findings: Findings, kb: KnowledgeBase) -> AttributionQuery:
+    """The attribution query of a report: its techniques, software, CVEs, victimology, text terms and
+    named groups, all read from the findings (never from the raw text, so saved analyses rank alike)."""
     tech: dict[str, float] = {}
     for t in findings.techniques:
         tid = kb.resolve(t.id)
@@ -164,16 +159,13 @@ def query_from_findings(
     ents = findings.entities
     software = frozenset(sid for e in ents.software if (sid := kb.resolve(e.id)) in kb.software)
     groups = frozenset(gid for e in ents.groups if (gid := kb.resolve(e.id)) in kb.groups)
-    text = findings.document.text if findings.document else ""
-    if victimology is None:
-        victimology = find_victimology(text)
     return AttributionQuery(
         techniques=tech,
         software=software,
         cves=frozenset(c.id.upper() for c in ents.cves),
         named_groups=groups,
-        text_terms=terms(text, name_table(kb)) if text else {},
-        **primary_victimology(victimology),
+        text_terms=dict(findings.text_terms),
+        **primary_victimology(findings.victimology.model_dump()),
     )
 
 

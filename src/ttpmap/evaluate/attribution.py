@@ -289,13 +289,21 @@ def gold_findings(case: ReportCase, text: str, kb: KnowledgeBase) -> Findings:
     """Findings from the case's gold technique labels plus the software, groups and CVEs the entity
     extractor finds in the (masked) text."""
     from ttpmap.extract.entities import find_entities
+    from ttpmap.extract.features import report_terms, report_victimology
 
     doc = _document(text, case.id)
     techniques = [
         TechniqueResult(id=t, name=kb.techniques[t].name, score=1.0, origin="gold-label")
         for t in sorted(case.techniques)
     ]
-    return Findings(document=doc, techniques=techniques, entities=find_entities(doc, kb))
+    entities = find_entities(doc, kb)
+    return Findings(
+        document=doc,
+        techniques=techniques,
+        entities=entities,
+        victimology=report_victimology(doc, kb, entities),
+        text_terms=report_terms(doc, kb),
+    )
 
 
 def evaluate_reports(
