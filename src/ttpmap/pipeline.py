@@ -21,7 +21,9 @@ from ttpmap.models import (
     EntityRef,
     Evidence,
     Findings,
+    StatedAttribution,
     TechniqueResult,
+    Victimology,
 )
 
 
@@ -62,8 +64,11 @@ def merge_techniques(
     return sorted(merged.values(), key=lambda t: (-t.score, t.id))
 
 
-def extract(doc: Document, kb: KnowledgeBase, model: Any | None, options: Options) -> Findings:
-    """Everything the text itself says: techniques with evidence, IOCs and named entities."""
+def extract(
+    doc: Document, kb: KnowledgeBase, model: Any | None, options: Options, attributor: Any | None = None
+) -> Findings:
+    """Everything the text itself says: techniques with evidence, IOCs, named entities, victimology and
+    the report's own attribution (named groups resolved through ``attributor``'s name tables)."""
     from ttpmap.extract.attack_ids import find_attack_ids
     from ttpmap.extract.entities import find_entities
     from ttpmap.extract.features import report_terms, report_victimology
@@ -81,15 +86,29 @@ def extract(doc: Document, kb: KnowledgeBase, model: Any | None, options: Option
     if options.top_k is not None:
         techniques = techniques[: options.top_k]
     entities = find_entities(doc, kb)
+    victimology = report_victimology(doc, kb, entities)
     return Findings(
         document=doc,
         techniques=techniques,
         iocs=find_iocs(doc.text),
         entities=entities,
         candidates=candidates,
-        victimology=report_victimology(doc, kb, entities),
+        victimology=victimology,
+        stated=stated_attribution(doc, kb, victimology, attributor),
         text_terms=report_terms(doc, kb),
     )
+
+
+def stated_attribution(
+    doc: Document, kb: KnowledgeBase, victimology: Victimology, attributor: Any | None = None
+) -> StatedAttribution:
+    """What the report says about its actor; group names resolve through ``attributor`` (with the MISP
+    galaxies) when given, else through the KB alone."""
+    from ttpmap.extract.stated import find_stated_attribution
+
+    if attributor is not None:
+        return attributor.stated(doc, kb, victimology)
+    return find_stated_attribution(doc, kb, None, victimology)
 
 
 def _now() -> str:
@@ -102,8 +121,11 @@ def _now() -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def assemble(findings: Findings, kb: KnowledgeBase, options: Options) -> Analysis:
-    """Attribute and defend from the findings and build the Analysis contract."""
+def assemble(
+    findings: Findings, kb: KnowledgeBase, options: Options, attributor: Any | None = None
+) -> Analysis:
+    """Attribute (with ``attributor``, fitted for ``kb`` when not given) and defend from the findings,
+    and build the Analysis contract."""
     doc = findings.document
     analysis = Analysis(
         document=DocumentInfo(
@@ -119,15 +141,15 @@ def assemble(findings: Findings, kb: KnowledgeBase, options: Options) -> Analysi
         iocs=findings.iocs,
         entities=findings.entities,
         victimology=findings.victimology,
+        stated_attribution=findings.stated,
         text_terms=findings.text_terms,
         generated_by=f"ttpmap {__version__}",
         created=_now(),
     )
     if options.attribution:
-        from ttpmap.attribute import rank_campaigns, rank_groups
-
-        analysis.attribution = rank_groups(findings, kb, top=options.attribution_top)
-        analysis.campaigns = rank_campaigns(findings, kb)
+        attributor = attributor or default_attributor(kb)
+        analysis.attribution = attributor.rank(findings, kb, top=options.attribution_top)
+        analysis.campaigns = attributor.rank_campaigns(findings, kb)
     if options.defend and findings.techniques:
         from ttpmap.defend import rank_detections, rank_mitigations
 
@@ -182,16 +204,23 @@ def findings_from_analysis(analysis: Analysis) -> Findings:
         iocs=analysis.iocs,
         entities=analysis.entities,
         victimology=analysis.victimology,
+        stated=analysis.stated_attribution,
         text_terms=analysis.text_terms,
     )
 
 
 def analyze_document(
-    doc: Document, kb: KnowledgeBase, model: Any | None = None, options: Options | None = None
+    doc: Document,
+    kb: KnowledgeBase,
+    model: Any | None = None,
+    options: Options | None = None,
+    attributor: Any | None = None,
 ) -> Analysis:
     """Analyse an already ingested Document."""
     options = options or Options()
-    return assemble(extract(doc, kb, model, options), kb, options)
+    if attributor is None and options.attribution:
+        attributor = default_attributor(kb)
+    return assemble(extract(doc, kb, model, options, attributor), kb, options, attributor)
 
 
 def analyze(
@@ -201,8 +230,10 @@ def analyze(
     model: Any | None = None,
     options: Options | None = None,
     data: bytes | None = None,
+    attributor: Any | None = None,
 ) -> Analysis:
-    """Analyse one report (path, or ``data`` bytes); loads the default KB and model when not given."""
+    """Analyse one report (path, or ``data`` bytes); loads the default KB, model and attributor when not
+    given."""
     from ttpmap.ingest import load
 
     options = options or Options()
@@ -210,7 +241,7 @@ def analyze(
     if model is None and options.techniques:
         model = default_model(kb)
     doc = load(str(source), data=data, limits=options.limits)
-    return analyze_document(doc, kb, model, options)
+    return analyze_document(doc, kb, model, options, attributor)
 
 
 def default_model(kb: KnowledgeBase, progress: Callable[[str], None] | None = None) -> Any:
@@ -220,6 +251,13 @@ def default_model(kb: KnowledgeBase, progress: Callable[[str], None] | None = No
     return load_or_train(kb, progress=progress)
 
 
+def default_attributor(kb: KnowledgeBase) -> Any:
+    """The Attributor for this KB (fitted parameters from the cache, or fitted now and cached)."""
+    from ttpmap.attribute.attributor import load_or_fit
+
+    return load_or_fit(kb)
+
+
 def analyze_many(
     sources: Iterable[str],
     *,
@@ -227,16 +265,19 @@ def analyze_many(
     model: Any | None,
     options: Options | None = None,
     read_stdin: Callable[[], bytes] | None = None,
+    attributor: Any | None = None,
 ) -> Iterator[tuple[str, Analysis | TtpmapError]]:
     """Analyse several reports; a failing input yields its error and the batch continues."""
     from ttpmap.ingest import load
 
     options = options or Options()
+    if attributor is None and options.attribution:
+        attributor = default_attributor(kb)
     for source in sources:
         try:
             data = read_stdin() if source == "-" and read_stdin else None
             doc = load(source, data=data, limits=options.limits)
-            yield source, analyze_document(doc, kb, model, options)
+            yield source, analyze_document(doc, kb, model, options, attributor)
         except TtpmapError as exc:
             if exc.source is None:
                 exc.source = source
@@ -250,6 +291,7 @@ __all__ = [
     "analyze_document",
     "analyze_many",
     "assemble",
+    "default_attributor",
     "default_model",
     "extract",
     "findings_from_analysis",

@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
 from ttpmap.attribute.profiles import (
     CLUSTER_SOFTWARE_WEIGHT,
     ActivityCluster,
@@ -29,7 +30,7 @@ from ttpmap.attribute.textsim import name_table, terms
 from ttpmap.errors import UsageError
 from ttpmap.extract.victimology import region_of
 from ttpmap.kb import KnowledgeBase
-from ttpmap.models import CampaignCandidate, Findings, GroupCandidate
+from ttpmap.models import CampaignCandidate, Findings, GroupCandidate, StatedAttribution
 
 HIGH = 0.7
 """Calibrated probability from which a candidate is reported with high confidence."""
@@ -347,6 +348,18 @@ def _as_query(findings: Findings | AttributionQuery, kb: KnowledgeBase) -> Attri
     return findings if isinstance(findings, AttributionQuery) else query_from_findings(findings, kb)
 
 
+def nationality_check(
+    group_id: str, stated: Iterable[str], countries: Mapping[str, str]
+) -> dict[str, object] | None:
+    """How a group's known country compares with the nationality the report states (None if either is
+    unknown): ``{"stated": [...], "group": country, "consistent": bool}``."""
+    said = sorted(set(stated))
+    known = countries.get(group_id)
+    if not said or not known:
+        return None
+    return {"stated": said, "group": known, "consistent": known in said}
+
+
 def rank_groups(
     findings: Findings | AttributionQuery,
     kb: KnowledgeBase,
@@ -355,15 +368,20 @@ def rank_groups(
     include_weak: bool = False,
     profiles: ProfileSet | None = None,
     weights: RankWeights = DEFAULT_WEIGHTS,
+    calibrator: Calibrator = DEFAULT_CALIBRATOR,
+    stated: StatedAttribution | None = None,
+    group_countries: Mapping[str, str] | None = None,
 ) -> list[GroupCandidate]:
     """Groups whose tradecraft is consistent with the findings, best first, with calibrated scores.
 
     Returns ``[]`` (abstains: "no confident match") when the best calibrated probability is below
     ``ABSTAIN_BELOW`` or the evidence it shares with the best group is below ``MIN_EVIDENCE``, unless
     ``include_weak``: then the raw ranking is returned with ``explanation["weak_evidence"] = True``.
-    Groups the report names are appended after the top ones with their behavioural rank.
+    Groups the report names (or holds responsible in ``stated``) are appended after the top ones with
+    their behavioural rank. When the report states the actor's nationality and ``group_countries`` knows
+    a group's country, groups of another country are set aside (gated) before the top is chosen and
+    probabilities are computed; each candidate's explanation shows the check.
     """
-    from ttpmap.attribute.calibrate import calibration_for
     from ttpmap.attribute.explain import explain_candidate
 
     q = _as_query(findings, kb)
@@ -371,29 +389,52 @@ def rank_groups(
         return []
     ps = profiles or build_profiles(kb)
     scored = score_groups(q, ps, weights)
-    calib = calibration_for(kb)
-    probs = calib.probabilities([s.score for s in scored])
-    weak = probs[0] < ABSTAIN_BELOW or shared_evidence(scored[0].components) < MIN_EVIDENCE
+    behavioural_rank = {s.id: i + 1 for i, s in enumerate(scored)}
+    nationality = list(stated.nationality) if stated else []
+    countries = group_countries or {}
+    checks = {s.id: nationality_check(s.id, nationality, countries) for s in scored}
+    eligible = [s for s in scored if (c := checks[s.id]) is None or c["consistent"]]
+    gated = len(scored) - len(eligible)
+    probs = dict(
+        zip((s.id for s in eligible), calibrator.probabilities([s.score for s in eligible]), strict=True)
+    )
+    rest = calibrator.probabilities([s.score for s in scored])
+    for s, p in zip(scored, rest, strict=True):
+        probs.setdefault(s.id, p)
+    first = eligible[0] if eligible else scored[0]
+    weak = probs[first.id] < ABSTAIN_BELOW or shared_evidence(first.components) < MIN_EVIDENCE
     if weak and not include_weak:
         return []
-    chosen = list(range(min(top, len(scored))))
-    chosen += [i for i, s in enumerate(scored) if s.id in q.named_groups and i not in chosen]
+    named = set(q.named_groups) | {g.id for g in (stated.groups if stated else ()) if g.id}
+    chosen = [s for s in eligible[:top]]
+    chosen += [s for s in scored if s.id in named and s not in chosen]
     out = []
-    for i in chosen:
-        s = scored[i]
+    for s in chosen:
         prof = ps[s.id]
-        conf = confidence_word(probs[i])
+        p = probs[s.id]
+        conf = confidence_word(p)
         expl = explain_candidate(
-            q, prof, ps, kb, s.components, rank=i + 1, probability=probs[i], confidence=conf, weak=bool(weak)
+            q,
+            prof,
+            ps,
+            kb,
+            s.components,
+            rank=behavioural_rank[s.id],
+            probability=p,
+            confidence=conf,
+            weak=bool(weak),
+            weights=weights,
         )
+        expl["nationality_check"] = checks[s.id]
+        expl["gated_groups"] = gated
         out.append(
             GroupCandidate(
                 id=s.id,
                 name=prof.name,
                 aliases=list(prof.aliases),
-                score=round(probs[i], 4),
+                score=round(p, 4),
                 confidence=conf,
-                named_in_text=s.id in q.named_groups,
+                named_in_text=s.id in named,
                 explanation=expl,
             )
         )

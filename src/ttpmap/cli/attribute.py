@@ -20,7 +20,7 @@ def _split_list(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def _findings_for(path: str, kb: Any, model_name: str | None) -> Any:
+def _findings_for(path: str, kb: Any, model_name: str | None, attributor: Any = None) -> Any:
     """Findings from a saved analysis JSON, or by extracting them from a report."""
     from ttpmap.models import Analysis
     from ttpmap.pipeline import findings_from_analysis
@@ -37,7 +37,7 @@ def _findings_for(path: str, kb: Any, model_name: str | None) -> Any:
     from ttpmap.pipeline import Options, extract
 
     doc = load(path, data=sys.stdin.buffer.read() if path == "-" else None)
-    return extract(doc, kb, _load_model(kb, model_name), Options())
+    return extract(doc, kb, _load_model(kb, model_name), Options(), attributor)
 
 
 @app.command()
@@ -59,20 +59,20 @@ def attribute(
     domain: DomainOpt = "enterprise",
 ) -> None:
     """Rank threat groups whose tradecraft is consistent with a report or explicit evidence."""
-    from ttpmap.attribute import rank_campaigns, rank_groups
-    from ttpmap.pipeline import findings_from_evidence
+    from ttpmap.pipeline import default_attributor, findings_from_evidence
 
     kb = _load_kb(attack, domain)
+    attributor = default_attributor(kb)
     if report:
-        findings = _findings_for(report, kb, model_name)
+        findings = _findings_for(report, kb, model_name, attributor)
     elif techniques or software or cve:
         findings = findings_from_evidence(
             kb, _split_list(techniques), _split_list(software), _split_list(cve)
         )
     else:
         raise UsageError("give a report, an analysis JSON, or --techniques/--software/--cve")
-    groups = rank_groups(findings, kb, top=top, include_weak=True)
-    campaigns = rank_campaigns(findings, kb)
+    groups = attributor.rank(findings, kb, top=top, include_weak=True)
+    campaigns = attributor.rank_campaigns(findings, kb)
     if fmt == "json":
         payload = {
             "attribution": [g.model_dump() for g in groups],
