@@ -403,10 +403,11 @@ def rank_groups(
         probs.setdefault(s.id, p)
     first = eligible[0] if eligible else scored[0]
     weak = probs[first.id] < ABSTAIN_BELOW or shared_evidence(first.components) < MIN_EVIDENCE
-    if weak and not include_weak:
-        return []
     named = set(q.named_groups) | {g.id for g in (stated.groups if stated else ()) if g.id}
-    chosen = [s for s in eligible[:top]]
+    if weak and not include_weak and not named:
+        return []
+    # abstaining keeps the groups the report names, so that its own claim can still be checked
+    chosen = [] if weak and not include_weak else list(eligible[:top])
     chosen += [s for s in scored if s.id in named and s not in chosen]
     out = []
     for s in chosen:
@@ -427,6 +428,7 @@ def rank_groups(
         )
         expl["nationality_check"] = checks[s.id]
         expl["gated_groups"] = gated
+        expl["groups_ranked"] = len(scored)
         out.append(
             GroupCandidate(
                 id=s.id,

@@ -68,7 +68,7 @@ _BEFORE: tuple[tuple[StatedRole, re.Pattern[str]], ...] = (
     (
         "responsible",
         re.compile(
-            r"\b(?:attribut\w+ (?:[\w\s]{0,40})?to|carried out by|conducted by|perpetrated by|"
+            r"\b(?:attribut\w+ (?:[\w\s]{0,60})?to|carried out by|conducted by|perpetrated by|"
             r"(?:was|were) (?:the work|the doing) of|responsible|behind (?:this|the)|"
             r"publicly tracked as|tracked as|assess\w*[^.;]{0,80}(?:by|to be|was)|"
             r"operated by|launched by)\b[^.;]{0,60}\Z",
