@@ -20,8 +20,9 @@ from ttpmap.attribute import (
 from ttpmap.attribute.profiles import build_group_profile, find_cves, is_system_utility
 from ttpmap.errors import UsageError
 from ttpmap.extract.entities import find_entities
+from ttpmap.extract.features import report_terms, report_victimology
 from ttpmap.extract.victimology import find_victimology
-from ttpmap.models import CVERef, Document, Entities, EntityRef, Findings, TechniqueResult
+from ttpmap.models import CVERef, Document, Entities, EntityRef, Findings, TechniqueResult, Victimology
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXCHANGE = {"techniques": ["T1190", "T1505.003"], "software": ["China Chopper"], "cves": ["CVE-2021-26855"]}
@@ -29,16 +30,17 @@ EXCHANGE = {"techniques": ["T1190", "T1505.003"], "software": ["China Chopper"],
 
 def _findings(kb, text: str = "", techniques=(), software=(), groups=(), cves=()) -> Findings:
     doc = Document(text, "test", "test", hashlib.sha256(text.encode()).hexdigest(), "text/plain", ())
+    entities = Entities(
+        groups=[EntityRef(id=g, name=kb.groups[g].name, mention=kb.groups[g].name) for g in groups],
+        software=[EntityRef(id=s, name=kb.software[s].name, mention=kb.software[s].name) for s in software],
+        cves=[CVERef(id=c) for c in cves],
+    )
     return Findings(
         document=doc,
         techniques=[TechniqueResult(id=t, name=kb.techniques[t].name, score=0.9) for t in techniques],
-        entities=Entities(
-            groups=[EntityRef(id=g, name=kb.groups[g].name, mention=kb.groups[g].name) for g in groups],
-            software=[
-                EntityRef(id=s, name=kb.software[s].name, mention=kb.software[s].name) for s in software
-            ],
-            cves=[CVERef(id=c) for c in cves],
-        ),
+        entities=entities,
+        victimology=report_victimology(doc, kb, entities),
+        text_terms=report_terms(doc, kb),
     )
 
 
@@ -144,13 +146,21 @@ def test_named_group_is_flagged_but_never_scored(kb):
     assert not any(c.named_in_text for c in ranked if c.id != "G0007")
 
 
-def test_query_from_findings_reads_victimology_from_the_text(kb):
+def test_query_from_findings_reads_victimology_from_the_findings(kb):
     text = "The intrusion at an Australian university began with a web shell on an Exchange server."
-    q = query_from_findings(_findings(kb, text, techniques=["T1505.003"]), kb)
+    findings = _findings(kb, text, techniques=["T1505.003"])
+    q = query_from_findings(findings, kb)
     assert "Australia" in q.countries and "Oceania" in q.regions
     assert "education" in q.sectors
-    given = query_from_findings(_findings(kb, text), kb, victimology={"countries": {"Japan": 2}})
-    assert given.countries == frozenset({"Japan"})
+    findings.victimology = Victimology(countries={"Japan": 2})  # the text itself is not read again
+    assert query_from_findings(findings, kb).countries == frozenset({"Japan"})
+
+
+def test_software_names_never_become_victims(kb):
+    text = "Three China Chopper web shells were found on servers of a shipping company in Malaysia."
+    findings = _findings(kb, text, techniques=["T1505.003"], software=["S0020"])
+    assert findings.victimology.countries == {"Malaysia": 1}
+    assert "China" not in query_from_findings(findings, kb).countries
 
 
 def test_query_build_resolves_names_and_rejects_unknown(kb):
@@ -236,6 +246,7 @@ def test_flagship_example_points_to_an_exchange_exploiting_prc_group(kb):
     text = (EXAMPLES / "apt-exchange-intrusion.md").read_text(encoding="utf-8")
     expected = json.loads((EXAMPLES / "expected.json").read_text(encoding="utf-8"))["apt-exchange-intrusion"]
     doc = Document(text, "example", "example", hashlib.sha256(text.encode()).hexdigest(), "text/markdown", ())
+    entities = find_entities(doc, kb)
     findings = Findings(
         document=doc,
         techniques=[
@@ -243,10 +254,14 @@ def test_flagship_example_points_to_an_exchange_exploiting_prc_group(kb):
             for t in expected["techniques"]
             if t in kb.techniques
         ],
-        entities=find_entities(doc, kb),
+        entities=entities,
+        victimology=report_victimology(doc, kb, entities),
+        text_terms=report_terms(doc, kb),
     )
+    assert "China" not in findings.victimology.countries  # "China Chopper" is software, not a victim
+    assert "China" in findings.victimology.origin
     ranked = rank_groups(findings, kb, include_weak=True, top=3)
-    assert {"G0125", "G0065"} & {c.id for c in ranked[:3]}
+    assert {"G0125", "G0065", "G0096", "G1017", "G0027"} & {c.id for c in ranked[:3]}
     leviathan = next(c for c in ranked if c.id == "G0065")
     assert leviathan.named_in_text
     for c in ranked[:3]:

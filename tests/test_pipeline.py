@@ -106,3 +106,25 @@ def test_analysis_is_built_once_with_candidates_only_when_asked(kb) -> None:
     assert scored.candidates, "--all-scores keeps the below-threshold candidates"
     assert {c.id for c in scored.candidates}.isdisjoint(t.id for t in scored.techniques)
     assert scored.mitigations and all(m.layer >= 1 for m in scored.mitigations)
+
+
+def test_saved_analysis_is_attributed_exactly_like_a_fresh_one(kb, tmp_path) -> None:
+    from pathlib import Path
+
+    from ttpmap.attribute import Attributor
+    from ttpmap.models import Analysis
+    from ttpmap.pipeline import extract
+
+    text = (Path(__file__).resolve().parents[1] / "examples" / "apt-exchange-intrusion.md").read_text()
+    attributor = Attributor.fit(kb)
+    options = Options(techniques=False)
+    fresh = extract(from_text(text, source="apt.md"), kb, None, options, attributor)
+    analysis = analyze_document(from_text(text, source="apt.md"), kb, None, options, attributor)
+    saved = Analysis.model_validate_json(analysis.to_json())
+    again = findings_from_analysis(saved)
+    assert again.victimology == fresh.victimology and again.text_terms == fresh.text_terms
+    assert saved.stated_attribution.responsible[0].id == "G0065"
+    a = attributor.rank(fresh, kb, top=10, include_weak=True)
+    b = attributor.rank(again, kb, top=10, include_weak=True)
+    assert [(c.id, c.score) for c in a] == [(c.id, c.score) for c in b]
+    assert a and "China" not in saved.victimology.countries

@@ -235,3 +235,37 @@ def test_tactics_given_as_display_names_map_to_shortnames(kb) -> None:
     assert tactics_of(tech, kb) == ["initial-access", "persistence"]
     bare = TechniqueResult(id="T1190", name="Exploit Public-Facing Application", score=0.9)
     assert tactics_of(bare, kb) == ["initial-access"]
+
+
+def test_brief_and_advisory_lead_with_the_reports_own_attribution(kb, analysis_apt):
+    from ttpmap.models import StatedAttribution, StatedGroup
+    from ttpmap.publish.advisory import build_context
+    from ttpmap.publish.brief import build_context as build_brief_context
+    from ttpmap.publish.wording import behavioural_check, ordinal, stated_lead
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 22)] == ["1st", "2nd", "3rd", "4th", "11th", "22nd"]
+    analysis = analysis_apt.model_copy(deep=True)
+    top = analysis.attribution[0]
+    apt40 = StatedGroup(name="APT40", role="responsible", id=top.id, attack_name=top.name, in_attack=True)
+    analysis.stated_attribution = StatedAttribution(
+        groups=[apt40],
+        nationality=["China"],
+        sponsor="Ministry of State Security (China)",
+        confidence="moderate",
+    )
+    top.explanation.update(behavioural_rank=2, groups_ranked=152)
+    lead = stated_lead(analysis.stated_attribution)
+    assert lead.startswith(f"The report attributes this activity to APT40 ({top.name})")
+    check = behavioural_check(analysis.stated_attribution, analysis.attribution)
+    assert check.startswith("The observed behaviour is consistent with that attribution")
+    assert "ranks 2nd of 152 groups" in check
+    ctx = build_context(analysis, kb)
+    assert ctx["summary"][-1].startswith("The report attributes") or lead in " ".join(ctx["summary"])
+    assert build_brief_context(analysis, kb)["who_headline"] == lead
+    # a stated actor the behaviour does not support is flagged for review
+    top.explanation.update(behavioural_rank=9)
+    other = analysis.attribution[0].model_copy(update={"id": "G9999", "name": "Other"})
+    analysis.attribution.insert(0, other)
+    assert "fits Other better than the stated actor" in behavioural_check(
+        analysis.stated_attribution, analysis.attribution
+    )

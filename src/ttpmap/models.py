@@ -177,6 +177,57 @@ class Entities(_Model):
     cves: list[CVERef] = Field(default_factory=list)
 
 
+class Victimology(_Model):
+    """Who a report says was targeted: mention counts of sectors, countries and regions, and the actor's
+    stated origin (a country of origin is never also counted as a victim)."""
+
+    sectors: dict[str, int] = Field(default_factory=dict)
+    countries: dict[str, int] = Field(default_factory=dict)
+    regions: dict[str, int] = Field(default_factory=dict)
+    origin: dict[str, int] = Field(default_factory=dict)
+
+
+StatedRole = Literal["responsible", "alias", "parent-or-sub-group", "overlapping", "compared", "mentioned"]
+
+
+class StatedGroup(_Model):
+    """A threat group the report itself names, with the role the report gives it and where it says so.
+
+    ``id`` is the ATT&CK group when the name resolves to one (directly or through a MISP galaxy
+    synonym); ``galaxy_actor`` names the MISP galaxy actor; a known actor with no ATT&CK group has
+    ``id`` None and ``in_attack`` False.
+    """
+
+    name: str
+    role: StatedRole
+    id: str | None = None
+    attack_name: str | None = None
+    galaxy_actor: str | None = None
+    in_attack: bool = False
+    country: str | None = None
+    sentence: str = ""
+    start: int = 0
+    end: int = 0
+    count: int = 1
+
+
+class StatedAttribution(_Model):
+    """What the report says about the actor, kept apart from ttpmap's behavioural ranking."""
+
+    groups: list[StatedGroup] = Field(default_factory=list)
+    nationality: list[str] = Field(default_factory=list)
+    sponsor: str | None = None
+    motivation: list[str] = Field(default_factory=list)
+    active_since: int | None = None
+    confidence: Literal["low", "moderate", "high"] | None = None
+    """The confidence the report itself states for its attribution ("we assess with moderate ...")."""
+
+    @property
+    def responsible(self) -> list[StatedGroup]:
+        """The groups the report holds responsible, most mentioned first."""
+        return [g for g in self.groups if g.role == "responsible"]
+
+
 class GroupCandidate(_Model):
     """A threat group whose tradecraft is consistent with the report."""
 
@@ -268,6 +319,11 @@ class Analysis(_Model):
     candidates: list[TechniqueResult] = Field(
         default_factory=list, description="Below-threshold techniques (only with --all-scores)."
     )
+    victimology: Victimology = Field(default_factory=Victimology)
+    stated_attribution: StatedAttribution = Field(default_factory=StatedAttribution)
+    text_terms: dict[str, int] = Field(default_factory=dict)
+    """Name-free term counts of the report (for procedure-text similarity), so that a saved analysis
+    is attributed exactly like a fresh one."""
     generated_by: str = ""
     created: str = ""
     model_config = ConfigDict(populate_by_name=True)
@@ -332,3 +388,6 @@ class Findings:
     iocs: list[Indicator] = field(default_factory=list)
     entities: Entities = field(default_factory=Entities)
     candidates: list[TechniqueResult] = field(default_factory=list)
+    victimology: Victimology = field(default_factory=Victimology)
+    stated: StatedAttribution = field(default_factory=StatedAttribution)
+    text_terms: dict[str, int] = field(default_factory=dict)

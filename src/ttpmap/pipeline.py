@@ -26,7 +26,9 @@ from ttpmap.models import (
     Findings,
     GroupCandidate,
     MitigationResult,
+    StatedAttribution,
     TechniqueResult,
+    Victimology,
     load_versioned,
 )
 
@@ -68,10 +70,14 @@ def merge_techniques(
     return sorted(merged.values(), key=lambda t: (-t.score, t.id))
 
 
-def extract(doc: Document, kb: KnowledgeBase, model: Any | None, options: Options) -> Findings:
-    """Everything the text itself says: techniques with evidence, IOCs and named entities."""
+def extract(
+    doc: Document, kb: KnowledgeBase, model: Any | None, options: Options, attributor: Any | None = None
+) -> Findings:
+    """Everything the text itself says: techniques with evidence, IOCs, named entities, victimology and
+    the report's own attribution (named groups resolved through ``attributor``'s name tables)."""
     from ttpmap.extract.attack_ids import find_attack_ids
     from ttpmap.extract.entities import find_entities
+    from ttpmap.extract.features import report_terms, report_victimology
     from ttpmap.extract.iocs import find_iocs
 
     text_hits: list[TechniqueResult] = []
@@ -85,13 +91,30 @@ def extract(doc: Document, kb: KnowledgeBase, model: Any | None, options: Option
     techniques = merge_techniques(text_hits, find_attack_ids(doc, kb))
     if options.top_k is not None:
         techniques = techniques[: options.top_k]
+    entities = find_entities(doc, kb)
+    victimology = report_victimology(doc, kb, entities)
     return Findings(
         document=doc,
         techniques=techniques,
         iocs=find_iocs(doc.text, doc.sentences),
-        entities=find_entities(doc, kb),
+        entities=entities,
         candidates=candidates,
+        victimology=victimology,
+        stated=stated_attribution(doc, kb, victimology, attributor),
+        text_terms=report_terms(doc, kb),
     )
+
+
+def stated_attribution(
+    doc: Document, kb: KnowledgeBase, victimology: Victimology, attributor: Any | None = None
+) -> StatedAttribution:
+    """What the report says about its actor; group names resolve through ``attributor`` (with the MISP
+    galaxies) when given, else through the KB alone."""
+    from ttpmap.extract.stated import find_stated_attribution
+
+    if attributor is not None:
+        return attributor.stated(doc, kb, victimology)
+    return find_stated_attribution(doc, kb, None, victimology)
 
 
 def _now() -> str:
@@ -99,18 +122,20 @@ def _now() -> str:
     return build_time().strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def assemble(findings: Findings, kb: KnowledgeBase, options: Options) -> Analysis:
-    """Attribute and defend from the findings and build the Analysis contract."""
+def assemble(
+    findings: Findings, kb: KnowledgeBase, options: Options, attributor: Any | None = None
+) -> Analysis:
+    """Attribute (with ``attributor``, fitted for ``kb`` when not given) and defend from the findings,
+    and build the Analysis contract."""
     doc = findings.document
     attribution: list[GroupCandidate] = []
     campaigns: list[CampaignCandidate] = []
     mitigations: list[MitigationResult] = []
     detections: list[DetectionResult] = []
     if options.attribution:
-        from ttpmap.attribute import rank_campaigns, rank_groups
-
-        attribution = rank_groups(findings, kb, top=options.attribution_top)
-        campaigns = rank_campaigns(findings, kb)
+        attributor = attributor or default_attributor(kb)
+        attribution = attributor.rank(findings, kb, top=options.attribution_top)
+        campaigns = attributor.rank_campaigns(findings, kb)
     if options.defend and findings.techniques:
         from ttpmap.defend import rank_detections, rank_mitigations
 
@@ -136,6 +161,9 @@ def assemble(findings: Findings, kb: KnowledgeBase, options: Options) -> Analysi
         candidates=findings.candidates if options.all_scores else [],
         generated_by=f"ttpmap {__version__}",
         created=_now(),
+        victimology=findings.victimology,
+        stated_attribution=findings.stated,
+        text_terms=findings.text_terms,
     )
 
 
@@ -167,7 +195,7 @@ def findings_from_evidence(
 
 
 def findings_from_analysis(analysis: Analysis) -> Findings:
-    """The findings of a saved analysis (its text is not kept, so text signals are absent)."""
+    """The findings of a saved analysis; its victimology and term counts make attribution repeatable."""
     info = analysis.document
     doc = Document(
         text="",
@@ -178,7 +206,13 @@ def findings_from_analysis(analysis: Analysis) -> Findings:
         sentences=(),
     )
     return Findings(
-        document=doc, techniques=analysis.techniques, iocs=analysis.iocs, entities=analysis.entities
+        document=doc,
+        techniques=analysis.techniques,
+        iocs=analysis.iocs,
+        entities=analysis.entities,
+        victimology=analysis.victimology,
+        stated=analysis.stated_attribution,
+        text_terms=analysis.text_terms,
     )
 
 
@@ -211,6 +245,7 @@ def load_findings(
     *,
     data: bytes | None = None,
     options: Options | None = None,
+    attributor: Any | None = None,
 ) -> Findings:
     """Findings of a saved analysis JSON, or extracted from a report (``model()`` is called only then)."""
     saved = read_analysis(source) if data is None else None
@@ -220,15 +255,21 @@ def load_findings(
 
     options = options or Options()
     doc = load(source, data=data, limits=options.limits)
-    return extract(doc, kb, model() if options.techniques else None, options)
+    return extract(doc, kb, model() if options.techniques else None, options, attributor)
 
 
 def analyze_document(
-    doc: Document, kb: KnowledgeBase, model: Any | None = None, options: Options | None = None
+    doc: Document,
+    kb: KnowledgeBase,
+    model: Any | None = None,
+    options: Options | None = None,
+    attributor: Any | None = None,
 ) -> Analysis:
     """Analyse an already ingested Document."""
     options = options or Options()
-    return assemble(extract(doc, kb, model, options), kb, options)
+    if attributor is None and options.attribution:
+        attributor = default_attributor(kb)
+    return assemble(extract(doc, kb, model, options, attributor), kb, options, attributor)
 
 
 def analyze(
@@ -238,8 +279,10 @@ def analyze(
     model: Any | None = None,
     options: Options | None = None,
     data: bytes | None = None,
+    attributor: Any | None = None,
 ) -> Analysis:
-    """Analyse one report (path, or ``data`` bytes); loads the default KB and model when not given."""
+    """Analyse one report (path, or ``data`` bytes); loads the default KB, model and attributor when not
+    given."""
     from ttpmap.ingest import load
 
     options = options or Options()
@@ -247,7 +290,7 @@ def analyze(
     if model is None and options.techniques:
         model = default_model(kb)
     doc = load(str(source), data=data, limits=options.limits)
-    return analyze_document(doc, kb, model, options)
+    return analyze_document(doc, kb, model, options, attributor)
 
 
 def default_model(kb: KnowledgeBase, progress: Callable[[str], None] | None = None) -> Any:
@@ -257,6 +300,13 @@ def default_model(kb: KnowledgeBase, progress: Callable[[str], None] | None = No
     return load_or_train(kb, progress=progress)
 
 
+def default_attributor(kb: KnowledgeBase) -> Any:
+    """The Attributor for this KB (fitted parameters from the cache, or fitted now and cached)."""
+    from ttpmap.attribute.attributor import load_or_fit
+
+    return load_or_fit(kb)
+
+
 def analyze_many(
     sources: Iterable[str],
     *,
@@ -264,16 +314,19 @@ def analyze_many(
     model: Any | None,
     options: Options | None = None,
     read_stdin: Callable[[], bytes] | None = None,
+    attributor: Any | None = None,
 ) -> Iterator[tuple[str, Analysis | TtpmapError]]:
     """Analyse several reports; a failing input yields its error and the batch continues."""
     from ttpmap.ingest import load
 
     options = options or Options()
+    if attributor is None and options.attribution:
+        attributor = default_attributor(kb)
     for source in sources:
         try:
             data = read_stdin() if source == "-" and read_stdin else None
             doc = load(source, data=data, limits=options.limits)
-            yield source, analyze_document(doc, kb, model, options)
+            yield source, analyze_document(doc, kb, model, options, attributor)
         except TtpmapError as exc:
             if exc.source is None:
                 exc.source = source
@@ -287,6 +340,7 @@ __all__ = [
     "analyze_document",
     "analyze_many",
     "assemble",
+    "default_attributor",
     "default_model",
     "extract",
     "findings_from_analysis",

@@ -4,7 +4,8 @@ Behaviour only (techniques, software, CVEs, victimology) feeds the score; groups
 are flagged, never scored. Probabilities are calibrated on held-out cases derived from ATT&CK itself.
 """
 
-from ttpmap.attribute.calibrate import Calibrator, calibration_for, fit_calibrator, use_calibrator
+from ttpmap.attribute.attributor import Attributor
+from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
 from ttpmap.attribute.explain import explain_candidate
 from ttpmap.attribute.profiles import GroupProfile, ProfileSet, build_profiles
 from ttpmap.attribute.rank import (
@@ -20,19 +21,18 @@ from ttpmap.attribute.rank import (
 
 __all__ = [
     "ABSTAIN_BELOW",
+    "DEFAULT_CALIBRATOR",
     "AttributionQuery",
+    "Attributor",
     "Calibrator",
     "GroupProfile",
     "ProfileSet",
     "RankWeights",
     "build_profiles",
-    "calibration_for",
     "confidence_word",
     "explain_candidate",
-    "fit_calibrator",
     "query_from_findings",
     "rank_campaigns",
     "rank_groups",
     "score_groups",
-    "use_calibrator",
 ]

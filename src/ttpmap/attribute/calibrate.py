@@ -6,7 +6,9 @@ reports sampled from a group's profile, part of which is hidden from the profile
 mixed with noise. A softmax temperature is fitted by log loss of the true group, then a Platt map on
 the softmax log-odds and the margin over the runner-up, so that a top candidate at 0.7 is right about
 70% of the time. The shipped parameters were fitted on the embedded ATT&CK v15.0 bundle; for another
-bundle, ``use_calibrator(kb, fit_calibrator(score_cases(kb_cases(kb))))`` refits them (a few seconds).
+bundle, :meth:`ttpmap.attribute.Attributor.fit` refits them with
+``fit_calibrator(score_cases(kb_cases(kb)))``. This module is fitting code (it imports scipy); ranking
+at run time needs only :mod:`ttpmap.attribute.calibrator`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
+from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
 from ttpmap.attribute.profiles import ProfileSet, build_group_profile, build_profiles, find_cves
 from ttpmap.attribute.rank import (
     AttributionQuery,
@@ -32,52 +35,6 @@ from ttpmap.attribute.textsim import source_texts
 from ttpmap.extract.victimology import SECTORS, find_victimology, region_of
 from ttpmap.kb import KnowledgeBase
 
-
-@dataclass(frozen=True)
-class Calibrator:
-    """Softmax temperature, then a Platt map on each candidate's softmax log-odds and score margin.
-
-    The margin of a candidate is its raw score minus the best other score (negative below the top),
-    which says how clearly the evidence separates it from the runner-up.
-    """
-
-    temperature: float
-    slope: float = 1.0
-    margin_slope: float = 0.0
-    intercept: float = 0.0
-
-    def softmax(self, scores: Sequence[float]) -> np.ndarray:
-        """Softmax of raw scores at this temperature."""
-        s = np.asarray(scores, dtype=float) / self.temperature
-        if s.size == 0:
-            return s
-        e = np.exp(s - s.max())
-        return e / e.sum()
-
-    def probabilities(self, scores: Sequence[float]) -> list[float]:
-        """Calibrated probability that each candidate is the responsible group."""
-        z = self.log_odds_features(scores) @ np.array([self.slope, self.margin_slope]) + self.intercept
-        return [float(x) for x in 1.0 / (1.0 + np.exp(-z))]
-
-    def log_odds_features(self, scores: Sequence[float]) -> np.ndarray:
-        """Per candidate: softmax log-odds and margin over the best other candidate."""
-        s = np.asarray(scores, dtype=float)
-        if s.size == 0:
-            return np.zeros((0, 2))
-        p = np.clip(self.softmax(s), 1e-9, 1 - 1e-9)
-        order = np.argsort(-s, kind="stable")
-        best, second = s[order[0]], (s[order[1]] if s.size > 1 else s[order[0]])
-        others = np.where(np.arange(s.size) == order[0], second, best)
-        return np.column_stack([np.log(p / (1 - p)), s - others])
-
-
-# fit_calibrator(score_cases(kb_cases(load_kb(), 600))) on the embedded ATT&CK v15.0 bundle (12 LOCO
-# + 600 synthetic cases, with procedure-text similarity at the default weights).
-DEFAULT_CALIBRATOR = Calibrator(
-    temperature=7.012005, slope=0.251412, margin_slope=0.025257, intercept=-0.431915
-)
-
-_FITTED: dict[str, Calibrator] = {}
 GENERIC_SHARE = 0.15
 """Share of synthetic reports that show only a few of the commonest techniques."""
 _NOISE_COUNTRIES = (
@@ -90,16 +47,6 @@ _NOISE_COUNTRIES = (
     "South Korea",
     "Brazil",
 )
-
-
-def calibration_for(kb: KnowledgeBase) -> Calibrator:
-    """The calibrator registered for this KB (see :func:`use_calibrator`), else the shipped one."""
-    return _FITTED.get(kb.info.sha256, DEFAULT_CALIBRATOR)
-
-
-def use_calibrator(kb: KnowledgeBase, calibrator: Calibrator) -> None:
-    """Use ``calibrator`` for this KB in this process (e.g. one fitted on a newer bundle)."""
-    _FITTED[kb.info.sha256] = calibrator
 
 
 # ---- held-out cases from the KB ------------------------------------------------------------------

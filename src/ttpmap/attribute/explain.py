@@ -10,7 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ttpmap.attribute.profiles import GroupProfile, ProfileSet
-from ttpmap.attribute.rank import DEFAULT_WEIGHTS, AttributionQuery, cluster_similarity, query_vector
+from ttpmap.attribute.rank import (
+    DEFAULT_WEIGHTS,
+    AttributionQuery,
+    RankWeights,
+    cluster_similarity,
+    query_vector,
+)
 from ttpmap.extract.victimology import SECTOR_NAMES
 from ttpmap.kb import KnowledgeBase
 
@@ -55,6 +61,7 @@ def explain_candidate(
     probability: float,
     confidence: str,
     weak: bool = False,
+    weights: RankWeights = DEFAULT_WEIGHTS,
 ) -> dict[str, Any]:
     """Shared and distinctive evidence, victimology overlap, expected-but-absent behaviour, a summary."""
     n_groups = len(ps.profiles)
@@ -117,7 +124,7 @@ def explain_candidate(
             label = "its own recorded procedures" if cluster.id == prof.id else kb.campaigns[cluster.id].name
             closest = {"id": cluster.id, "name": label, "similarity": round(sim, 3)}
 
-    weighted = {k: round(getattr(DEFAULT_WEIGHTS, k) * v, 3) for k, v in components.items()}
+    weighted = {k: round(getattr(weights, k) * v, 3) for k, v in components.items()}
     matched = len(shared)
     explanation: dict[str, Any] = {
         "behavioural_rank": rank,

@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from ttpmap.attribute import textsim
 from ttpmap.attribute.textsim import TextIndex
-from ttpmap.extract.victimology import find_victimology, region_of
+from ttpmap.extract.victimology import find_victimology, masking_pattern, region_of
 from ttpmap.kb import KnowledgeBase, Software
 
 SOFTWARE_TECHNIQUE_WEIGHT = 0.5
@@ -227,14 +227,23 @@ def _source_facts(kb: KnowledgeBase) -> dict[str, _SourceFacts]:
     if cached is not None:
         return cached
     facts: dict[str, _SourceFacts] = {}
+    mask = kb_name_mask(kb)
     for table, mine_victims in ((kb.groups, True), (kb.campaigns, True), (kb.software, False)):
         for oid, obj in table.items():
             texts = [obj.description, *(p.text for p in kb.uses(oid) if p.text)]
             cves = tuple(dict.fromkeys(c for t in texts for c in find_cves(t)))
-            victims = find_victimology("\n".join(texts)) if mine_victims else {}
+            victims = find_victimology("\n".join(texts), names=mask) if mine_victims else {}
             facts[oid] = _SourceFacts(cves, MappingProxyType(victims))
     _remember(_FACTS, kb.info.sha256, facts)
     return facts
+
+
+def kb_name_mask(kb: KnowledgeBase) -> re.Pattern[str] | None:
+    """Every group, software and campaign name and alias of the KB, to blank before victimology."""
+    names = [
+        n for t in (kb.groups, kb.software, kb.campaigns) for o in t.values() for n in (o.name, *o.aliases)
+    ]
+    return masking_pattern(names)
 
 
 def _idf(df: Mapping[str, float], n: int) -> dict[str, float]:

@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
 from ttpmap.attribute.profiles import (
     CLUSTER_SOFTWARE_WEIGHT,
     ActivityCluster,
@@ -27,9 +28,9 @@ from ttpmap.attribute.profiles import (
 )
 from ttpmap.attribute.textsim import name_table, terms
 from ttpmap.errors import UsageError
-from ttpmap.extract.victimology import find_victimology, region_of
+from ttpmap.extract.victimology import region_of
 from ttpmap.kb import KnowledgeBase
-from ttpmap.models import CampaignCandidate, Findings, GroupCandidate
+from ttpmap.models import CampaignCandidate, Findings, GroupCandidate, StatedAttribution
 
 HIGH = 0.7
 """Calibrated probability from which a candidate is reported with high confidence."""
@@ -90,7 +91,7 @@ class AttributionQuery:
     named_groups: frozenset[str] = frozenset()
     text_terms: Mapping[str, int] = field(default_factory=dict)
     """Term counts of the report text with every group and campaign name cut out
-    (:func:`ttpmap.attribute.textsim.terms`), for procedure-text similarity."""
+    (:func:`ttpmap.extract.features.terms`), for procedure-text similarity."""
 
     @property
     def is_empty(self) -> bool:
@@ -148,14 +149,9 @@ def _resolve(kb: KnowledgeBase, ref: str, table: Mapping[str, object], kind: str
     raise UsageError(f"unknown {kind} {ref!r} in ATT&CK {kb.version}")
 
 
-def query_from_findings(
-    findings: Findings, kb: KnowledgeBase, victimology: Mapping[str, Mapping[str, int]] | None = None
-) -> AttributionQuery:
-    """The attribution query of a report: its techniques, software, CVEs, victimology and named groups.
-
-    ``victimology`` (as returned by :func:`find_victimology`) is computed from the document text when
-    not given.
-    """
+def query_from_findings(findings: Findings, kb: KnowledgeBase) -> AttributionQuery:
+    """The attribution query of a report: its techniques, software, CVEs, victimology, text terms and
+    named groups, all read from the findings (never from the raw text, so saved analyses rank alike)."""
     tech: dict[str, float] = {}
     for t in findings.techniques:
         tid = kb.resolve(t.id)
@@ -164,16 +160,13 @@ def query_from_findings(
     ents = findings.entities
     software = frozenset(sid for e in ents.software if (sid := kb.resolve(e.id)) in kb.software)
     groups = frozenset(gid for e in ents.groups if (gid := kb.resolve(e.id)) in kb.groups)
-    text = findings.document.text if findings.document else ""
-    if victimology is None:
-        victimology = find_victimology(text)
     return AttributionQuery(
         techniques=tech,
         software=software,
         cves=frozenset(c.id.upper() for c in ents.cves),
         named_groups=groups,
-        text_terms=terms(text, name_table(kb)) if text else {},
-        **primary_victimology(victimology),
+        text_terms=dict(findings.text_terms),
+        **primary_victimology(findings.victimology.model_dump()),
     )
 
 
@@ -355,6 +348,18 @@ def _as_query(findings: Findings | AttributionQuery, kb: KnowledgeBase) -> Attri
     return findings if isinstance(findings, AttributionQuery) else query_from_findings(findings, kb)
 
 
+def nationality_check(
+    group_id: str, stated: Iterable[str], countries: Mapping[str, str]
+) -> dict[str, object] | None:
+    """How a group's known country compares with the nationality the report states (None if either is
+    unknown): ``{"stated": [...], "group": country, "consistent": bool}``."""
+    said = sorted(set(stated))
+    known = countries.get(group_id)
+    if not said or not known:
+        return None
+    return {"stated": said, "group": known, "consistent": known in said}
+
+
 def rank_groups(
     findings: Findings | AttributionQuery,
     kb: KnowledgeBase,
@@ -363,15 +368,20 @@ def rank_groups(
     include_weak: bool = False,
     profiles: ProfileSet | None = None,
     weights: RankWeights = DEFAULT_WEIGHTS,
+    calibrator: Calibrator = DEFAULT_CALIBRATOR,
+    stated: StatedAttribution | None = None,
+    group_countries: Mapping[str, str] | None = None,
 ) -> list[GroupCandidate]:
     """Groups whose tradecraft is consistent with the findings, best first, with calibrated scores.
 
     Returns ``[]`` (abstains: "no confident match") when the best calibrated probability is below
     ``ABSTAIN_BELOW`` or the evidence it shares with the best group is below ``MIN_EVIDENCE``, unless
     ``include_weak``: then the raw ranking is returned with ``explanation["weak_evidence"] = True``.
-    Groups the report names are appended after the top ones with their behavioural rank.
+    Groups the report names (or holds responsible in ``stated``) are appended after the top ones with
+    their behavioural rank. When the report states the actor's nationality and ``group_countries`` knows
+    a group's country, groups of another country are set aside (gated) before the top is chosen and
+    probabilities are computed; each candidate's explanation shows the check.
     """
-    from ttpmap.attribute.calibrate import calibration_for
     from ttpmap.attribute.explain import explain_candidate
 
     q = _as_query(findings, kb)
@@ -379,29 +389,54 @@ def rank_groups(
         return []
     ps = profiles or build_profiles(kb)
     scored = score_groups(q, ps, weights)
-    calib = calibration_for(kb)
-    probs = calib.probabilities([s.score for s in scored])
-    weak = probs[0] < ABSTAIN_BELOW or shared_evidence(scored[0].components) < MIN_EVIDENCE
-    if weak and not include_weak:
+    behavioural_rank = {s.id: i + 1 for i, s in enumerate(scored)}
+    nationality = list(stated.nationality) if stated else []
+    countries = group_countries or {}
+    checks = {s.id: nationality_check(s.id, nationality, countries) for s in scored}
+    eligible = [s for s in scored if (c := checks[s.id]) is None or c["consistent"]]
+    gated = len(scored) - len(eligible)
+    probs = dict(
+        zip((s.id for s in eligible), calibrator.probabilities([s.score for s in eligible]), strict=True)
+    )
+    rest = calibrator.probabilities([s.score for s in scored])
+    for s, p in zip(scored, rest, strict=True):
+        probs.setdefault(s.id, p)
+    first = eligible[0] if eligible else scored[0]
+    weak = probs[first.id] < ABSTAIN_BELOW or shared_evidence(first.components) < MIN_EVIDENCE
+    named = set(q.named_groups) | {g.id for g in (stated.groups if stated else ()) if g.id}
+    if weak and not include_weak and not named:
         return []
-    chosen = list(range(min(top, len(scored))))
-    chosen += [i for i, s in enumerate(scored) if s.id in q.named_groups and i not in chosen]
+    # abstaining keeps the groups the report names, so that its own claim can still be checked
+    chosen = [] if weak and not include_weak else list(eligible[:top])
+    chosen += [s for s in scored if s.id in named and s not in chosen]
     out = []
-    for i in chosen:
-        s = scored[i]
+    for s in chosen:
         prof = ps[s.id]
-        conf = confidence_word(probs[i])
+        p = probs[s.id]
+        conf = confidence_word(p)
         expl = explain_candidate(
-            q, prof, ps, kb, s.components, rank=i + 1, probability=probs[i], confidence=conf, weak=bool(weak)
+            q,
+            prof,
+            ps,
+            kb,
+            s.components,
+            rank=behavioural_rank[s.id],
+            probability=p,
+            confidence=conf,
+            weak=bool(weak),
+            weights=weights,
         )
+        expl["nationality_check"] = checks[s.id]
+        expl["gated_groups"] = gated
+        expl["groups_ranked"] = len(scored)
         out.append(
             GroupCandidate(
                 id=s.id,
                 name=prof.name,
                 aliases=list(prof.aliases),
-                score=round(probs[i], 4),
+                score=round(p, 4),
                 confidence=conf,
-                named_in_text=s.id in q.named_groups,
+                named_in_text=s.id in named,
                 explanation=expl,
             )
         )

@@ -11,7 +11,6 @@ nothing from it.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,21 +19,12 @@ from types import MappingProxyType
 import numpy as np
 from scipy import sparse
 
+from ttpmap.extract import features
+from ttpmap.extract.features import NameTable, actor_names, terms
 from ttpmap.kb import KnowledgeBase
 
 SOFTWARE_TEXT_WEIGHT = 0.5
 """Term counts from a tool's own procedures count this much in the profile of a group that uses it."""
-_TOKEN = re.compile(r"[a-z0-9][a-z0-9_$%\\.-]*[a-z0-9$%]")
-_STOP_WORDS = (
-    "the and for with that this from have has had was were are been its their they them which who "
-    "what when where into also used uses using use via can could may might such other than then there "
-    "these those after before during while about over more most some any all each both only not but "
-    "our out his her one two three new via has within without between through under upon including "
-    "include includes included based well known will would should being because however several group "
-    "groups actor actors threat malware tool tools software campaign campaigns operation operations "
-    "attack attacks attacker attackers reportedly named described identified observed "
-)
-_STOP = frozenset(_STOP_WORDS.split())
 _CACHE_SIZE = 4
 
 
@@ -56,7 +46,7 @@ def _cut(text: str, spans: Iterable[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-_NAMES: dict[str, Mapping[str, tuple[tuple[str, ...], ...]]] = {}
+_NAMES: dict[str, NameTable] = {}
 _SOURCES: dict[str, dict[str, SourceText]] = {}
 
 
@@ -72,49 +62,15 @@ def clear_cache() -> None:
     _SOURCES.clear()
 
 
-def _tokens(text: str) -> list[str]:
-    return [t.rstrip(".") for t in _TOKEN.findall(text.lower())]
-
-
-def name_table(kb: KnowledgeBase) -> Mapping[str, tuple[tuple[str, ...], ...]]:
-    """Every group and campaign name and alias as a token sequence, indexed by its first token
-    (longest first), so that names can be cut out of token streams."""
+def name_table(kb: KnowledgeBase) -> NameTable:
+    """Every group and campaign name and alias as token sequences (see :func:`features.name_table`)."""
     key = kb.info.sha256
     cached = _NAMES.get(key)
     if cached is not None:
         return cached
-    seqs: set[tuple[str, ...]] = set()
-    for table in (kb.groups, kb.campaigns):
-        for obj in table.values():
-            for n in (obj.name, *obj.aliases):
-                toks = tuple(_tokens(n))
-                if toks and len(n.strip()) >= 3:
-                    seqs.add(toks)
-    by_first: dict[str, list[tuple[str, ...]]] = {}
-    for seq in seqs:
-        by_first.setdefault(seq[0], []).append(seq)
-    table = MappingProxyType({k: tuple(sorted(v, key=len, reverse=True)) for k, v in by_first.items()})
+    table = MappingProxyType(features.name_table(actor_names(kb)))
     _remember(_NAMES, key, table)
     return table
-
-
-def terms(text: str, names: Mapping[str, tuple[tuple[str, ...], ...]] | None = None) -> Counter[str]:
-    """Term counts of ``text`` with group and campaign names cut out (lower case, stop words dropped)."""
-    toks = _tokens(text)
-    out: Counter[str] = Counter()
-    i, n = 0, len(toks)
-    while i < n:
-        tok = toks[i]
-        if names and tok in names:
-            seq = next((s for s in names[tok] if tuple(toks[i : i + len(s)]) == s), None)
-            if seq is not None:
-                i += len(seq)
-                continue
-        i += 1
-        if len(tok) < 3 or tok in _STOP or tok.isdigit():
-            continue
-        out[tok] += 1
-    return out
 
 
 def source_texts(kb: KnowledgeBase) -> dict[str, SourceText]:

@@ -30,12 +30,12 @@ def _split_list(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def _findings_for(path: str, kb: Any, model_name: str | None) -> Any:
+def _findings_for(path: str, kb: Any, model_name: str | None, attributor: Any = None) -> Any:
     """Findings from a saved analysis JSON or a report (``-`` reads stdin)."""
     from ttpmap.pipeline import load_findings
 
     data = sys.stdin.buffer.read() if path == "-" else None
-    return load_findings(path, kb, lambda: _load_model(kb, model_name), data=data)
+    return load_findings(path, kb, lambda: _load_model(kb, model_name), data=data, attributor=attributor)
 
 
 @app.command()
@@ -57,20 +57,20 @@ def attribute(
     domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Rank threat groups whose tradecraft is consistent with a report or explicit evidence."""
-    from ttpmap.attribute import rank_campaigns, rank_groups
-    from ttpmap.pipeline import findings_from_evidence
+    from ttpmap.pipeline import default_attributor, findings_from_evidence
 
     kb = _load_kb(attack, domain)
+    attributor = default_attributor(kb)
     if report:
-        findings = _findings_for(report, kb, model_name)
+        findings = _findings_for(report, kb, model_name, attributor)
     elif techniques or software or cve:
         findings = findings_from_evidence(
             kb, _split_list(techniques), _split_list(software), _split_list(cve)
         )
     else:
         raise UsageError("give a report, an analysis JSON, or --techniques/--software/--cve")
-    groups = rank_groups(findings, kb, top=top, include_weak=True)
-    campaigns = rank_campaigns(findings, kb)
+    groups = attributor.rank(findings, kb, top=top, include_weak=True)
+    campaigns = attributor.rank_campaigns(findings, kb)
     if fmt == TableJson.json:
         sys.stdout.write(AttributionReport(attribution=groups, campaigns=campaigns).to_json() + "\n")
         return

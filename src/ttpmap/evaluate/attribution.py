@@ -34,12 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ttpmap.attribute.calibrate import (
-    calibration_for,
-    loco_cases,
-    reliability,
-    score_cases,
-)
+from ttpmap.attribute.calibrate import loco_cases, reliability, score_cases
+from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
 from ttpmap.attribute.profiles import build_profiles
 from ttpmap.attribute.rank import (
     ABSTAIN_BELOW,
@@ -80,7 +76,11 @@ def ranking_metrics(ranks: Sequence[int]) -> dict[str, float | int]:
 
 
 def evaluate_loco(
-    kb: KnowledgeBase, *, with_context: bool = False, with_text: bool = False
+    kb: KnowledgeBase,
+    *,
+    with_context: bool = False,
+    with_text: bool = False,
+    calibrator: Calibrator = DEFAULT_CALIBRATOR,
 ) -> dict[str, Any]:
     """Leave-one-campaign-out on ``kb``: ranking metrics, per-campaign ranks and top-1 reliability.
 
@@ -88,7 +88,7 @@ def evaluate_loco(
     ``with_text`` that text itself (names cut out) for procedure-text similarity.
     """
     scored = score_cases(loco_cases(kb, with_context=with_context, with_text=with_text))
-    calib = calibration_for(kb)
+    calib = calibrator
     rows: list[dict[str, Any]] = []
     pairs = []
     for sc in scored:
@@ -289,13 +289,21 @@ def gold_findings(case: ReportCase, text: str, kb: KnowledgeBase) -> Findings:
     """Findings from the case's gold technique labels plus the software, groups and CVEs the entity
     extractor finds in the (masked) text."""
     from ttpmap.extract.entities import find_entities
+    from ttpmap.extract.features import report_terms, report_victimology
 
     doc = _document(text, case.id)
     techniques = [
         TechniqueResult(id=t, name=kb.techniques[t].name, score=1.0, origin="gold-label")
         for t in sorted(case.techniques)
     ]
-    return Findings(document=doc, techniques=techniques, entities=find_entities(doc, kb))
+    entities = find_entities(doc, kb)
+    return Findings(
+        document=doc,
+        techniques=techniques,
+        entities=entities,
+        victimology=report_victimology(doc, kb, entities),
+        text_terms=report_terms(doc, kb),
+    )
 
 
 def evaluate_reports(
@@ -304,6 +312,7 @@ def evaluate_reports(
     kb: KnowledgeBase,
     *,
     mask_software: str = "distinctive",
+    calibrator: Calibrator = DEFAULT_CALIBRATOR,
 ) -> dict[str, Any]:
     """Rank the actor of each masked report; ranking metrics, abstention and top-1 reliability.
 
@@ -312,7 +321,7 @@ def evaluate_reports(
     (per the ``mask_software`` rule, see the module docstring) are masked first.
     """
     profiles = build_profiles(kb)
-    calib = calibration_for(kb)
+    calib = calibrator
     rows: list[dict[str, Any]] = []
     pairs = []
     for case in cases:

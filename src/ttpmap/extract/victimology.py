@@ -1,396 +1,56 @@
 """Victimology in free text: the sectors and countries a report (or a group description) talks about.
 
-A compact hand-written lexicon: ~35 sectors with keyword variants, ~110 countries with demonyms and
-common short forms, and world regions. Country mentions that describe where an actor comes from
-("Chinese state-sponsored", "attributed to Russia's GRU", "Iran-nexus") are reported as ``origin``,
-not as targets, because for attribution the two mean very different things.
+A compact lexicon written for ttpmap (``data/victimology.json``): ~35 sectors with keyword variants,
+~110 countries with demonyms and common short forms, and world regions. Country mentions that describe
+where an actor comes from ("Chinese state-sponsored", "attributed to Russia's GRU", "Iran-nexus") are
+reported as ``origin``, not as targets, because for attribution the two mean very different things; a
+country that is the actor's origin is never also counted as a victim. Names of software, groups and
+other entities are masked first (``China Chopper`` says nothing about victims in China), and so are
+mentions that describe a language or a product rather than a place ("Korean-language lure",
+"Chinese-made packer").
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from types import MappingProxyType
 
-# Variants are matched case-insensitively at word boundaries; a leading "=" makes a variant
-# case-sensitive (acronyms that collide with ordinary words: "IT", "US", "NGO").
-SECTORS: dict[str, tuple[str, ...]] = {
-    "government": (
-        "government",
-        "governmental",
-        "ministry",
-        "ministries",
-        "public sector",
-        "public administration",
-        "federal agency",
-        "federal agencies",
-        "state agencies",
-        "municipal",
-        "municipalities",
-        "local authorities",
-    ),
-    "diplomatic": (
-        "diplomatic",
-        "diplomats",
-        "embassy",
-        "embassies",
-        "foreign affairs",
-        "ministry of foreign affairs",
-        "foreign ministry",
-        "consulate",
-    ),
-    "defense": (
-        "defense sector",
-        "defense industry",
-        "defense organizations",
-        "defence",
-        "military",
-        "armed forces",
-        "defense contractor",
-        "defense contractors",
-        "defense industrial base",
-        "ministry of defense",
-        "ministry of defence",
-        "army",
-        "navy",
-    ),
-    "energy": (
-        "energy",
-        "oil and gas",
-        "oil & gas",
-        "petroleum",
-        "petrochemical",
-        "electric utility",
-        "electric utilities",
-        "electricity",
-        "power grid",
-        "power plant",
-        "power plants",
-        "utilities",
-        "utility companies",
-        "natural gas",
-        "pipeline operator",
-    ),
-    "nuclear": ("nuclear",),
-    "water": ("water utility", "water utilities", "water treatment", "wastewater"),
-    "financial": (
-        "financial",
-        "financial sector",
-        "financial institution",
-        "financial institutions",
-        "financial services",
-        "financial organizations",
-        "finance",
-        "bank",
-        "banks",
-        "banking",
-        "credit union",
-        "fintech",
-        "stock exchange",
-        "investment firms",
-        "=SWIFT",
-        "=ATM",
-        "=ATMs",
-    ),
-    "insurance": ("insurance", "insurer", "insurers"),
-    "cryptocurrency": ("cryptocurrency", "crypto exchange", "blockchain", "bitcoin", "=DeFi", "=NFT", "web3"),
-    "healthcare": ("healthcare", "health care", "hospital", "hospitals", "medical", "clinics", "biomedical"),
-    "pharmaceutical": (
-        "pharmaceutical",
-        "pharma",
-        "biotech",
-        "biotechnology",
-        "vaccine",
-        "vaccines",
-        "life sciences",
-    ),
-    "education": (
-        "education",
-        "educational",
-        "university",
-        "universities",
-        "academia",
-        "academic",
-        "schools",
-        "higher education",
-        "research institutes",
-    ),
-    "think_tanks": ("think tank", "think tanks", "policy institute", "policy institutes"),
-    "ngo": ("=NGO", "=NGOs", "non-governmental", "nonprofit", "non-profit", "civil society", "human rights"),
-    "media": (
-        "media outlets",
-        "media organizations",
-        "media companies",
-        "news media",
-        "mass media",
-        "journalist",
-        "journalists",
-        "news agency",
-        "news outlets",
-        "broadcaster",
-    ),
-    "telecommunications": (
-        "telecommunications",
-        "telecommunication",
-        "telecom",
-        "telecoms",
-        "telco",
-        "telcos",
-        "mobile operator",
-        "mobile operators",
-        "internet service provider",
-        "internet service providers",
-        "=ISP",
-        "=ISPs",
-    ),
-    "technology": (
-        "technology companies",
-        "technology sector",
-        "tech companies",
-        "software companies",
-        "software vendor",
-        "software vendors",
-        "=IT companies",
-        "=IT sector",
-        "information technology",
-        "cloud provider",
-        "cloud providers",
-        "managed service provider",
-        "managed service providers",
-        "=MSP",
-        "=MSPs",
-        "semiconductor",
-        "semiconductors",
-    ),
-    "manufacturing": ("manufacturing", "manufacturer", "manufacturers", "industrial sector", "factories"),
-    "aerospace": (
-        "aerospace",
-        "aviation",
-        "aircraft",
-        "airline",
-        "airlines",
-        "airport",
-        "airports",
-        "satellite",
-    ),
-    "transportation": (
-        "transportation",
-        "logistics",
-        "shipping companies",
-        "shipping industry",
-        "maritime",
-        "railway",
-        "railways",
-        "trucking",
-    ),
-    "automotive": ("automotive", "car manufacturer", "car manufacturers", "vehicle manufacturers"),
-    "chemical": ("chemical", "chemicals"),
-    "critical_infrastructure": (
-        "critical infrastructure",
-        "industrial control",
-        "=ICS",
-        "=SCADA",
-        "=OT networks",
-        "operational technology",
-    ),
-    "retail": (
-        "retail",
-        "retailer",
-        "retailers",
-        "e-commerce",
-        "ecommerce",
-        "point-of-sale",
-        "point of sale",
-        "=POS",
-    ),
-    "hospitality": (
-        "hospitality",
-        "hotel",
-        "hotels",
-        "restaurant",
-        "restaurants",
-        "travel industry",
-        "travel agencies",
-        "tourism",
-        "casinos",
-    ),
-    "legal": ("law firm", "law firms", "legal sector", "legal services", "lawyers", "attorneys"),
-    "construction": ("construction", "engineering firms", "engineering companies", "architecture"),
-    "agriculture": ("agriculture", "agricultural", "food industry", "food and beverage", "farming"),
-    "mining": ("mining companies", "mining industry", "mining sector", "metals"),
-    "gaming": ("video game", "video games", "gaming", "game developers", "online games", "gambling"),
-    "entertainment": ("entertainment", "film studio", "movie", "music industry"),
-    "political": (
-        "political",
-        "politicians",
-        "political parties",
-        "election",
-        "elections",
-        "electoral",
-        "campaign staff",
-        "parliament",
-        "dissidents",
-        "activists",
-    ),
-    "religious": ("religious", "church", "churches", "monastery", "mosque"),
-    "law_enforcement": ("law enforcement", "police", "judiciary", "courts"),
-    "real_estate": ("real estate", "property management"),
-}
+_LEXICON_FILE = "victimology.json"
 
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Sector keywords, countries (with region and variants) and world regions, from a data file."""
+
+    sectors: Mapping[str, tuple[str, ...]]
+    countries: Mapping[str, tuple[str, tuple[str, ...]]]
+    regions: Mapping[str, tuple[str, ...]]
+
+
+@lru_cache(maxsize=1)
+def load_lexicon() -> Lexicon:
+    """The victimology lexicon shipped in ``data/victimology.json`` (read once; it is constant data)."""
+    raw = json.loads(resources.files("ttpmap").joinpath("data", _LEXICON_FILE).read_text(encoding="utf-8"))
+    return Lexicon(
+        sectors=MappingProxyType({k: tuple(v) for k, v in raw["sectors"].items()}),
+        countries=MappingProxyType(
+            {k: (v["region"], tuple(v["variants"])) for k, v in raw["countries"].items()}
+        ),
+        regions=MappingProxyType({k: tuple(v) for k, v in raw["regions"].items()}),
+    )
+
+
+SECTORS = load_lexicon().sectors
+COUNTRIES = load_lexicon().countries
+REGIONS = load_lexicon().regions
 SECTOR_NAMES: dict[str, str] = {
     key: key.replace("_", " ").title().replace("Ngo", "NGOs").replace("It ", "IT ") for key in SECTORS
-}
-
-# country -> (region, variants incl. demonyms). The country name itself is always a variant.
-COUNTRIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "United States": (
-        "North America",
-        ("=US", "=U.S.", "USA", "=U.S.A.", "American", "Americans", "United States of America", "Guam"),
-    ),
-    "Canada": ("North America", ("Canadian",)),
-    "Mexico": ("Latin America", ("Mexican",)),
-    "Brazil": ("Latin America", ("Brazilian",)),
-    "Argentina": ("Latin America", ("Argentinian", "Argentine")),
-    "Chile": ("Latin America", ("Chilean",)),
-    "Colombia": ("Latin America", ("Colombian",)),
-    "Peru": ("Latin America", ("Peruvian",)),
-    "Venezuela": ("Latin America", ("Venezuelan",)),
-    "Ecuador": ("Latin America", ("Ecuadorian",)),
-    "Bolivia": ("Latin America", ("Bolivian",)),
-    "Cuba": ("Latin America", ("Cuban",)),
-    "United Kingdom": (
-        "Europe",
-        ("=UK", "=U.K.", "Britain", "British", "England", "English government", "Scotland"),
-    ),
-    "Ireland": ("Europe", ("Irish",)),
-    "France": ("Europe", ("French",)),
-    "Germany": ("Europe", ("German",)),
-    "Italy": ("Europe", ("Italian",)),
-    "Spain": ("Europe", ("Spanish",)),
-    "Portugal": ("Europe", ("Portuguese",)),
-    "Netherlands": ("Europe", ("Dutch", "Holland")),
-    "Belgium": ("Europe", ("Belgian",)),
-    "Switzerland": ("Europe", ("Swiss",)),
-    "Austria": ("Europe", ("Austrian",)),
-    "Sweden": ("Europe", ("Swedish",)),
-    "Norway": ("Europe", ("Norwegian",)),
-    "Denmark": ("Europe", ("Danish",)),
-    "Finland": ("Europe", ("Finnish",)),
-    "Poland": ("Europe", ("Polish",)),
-    "Czech Republic": ("Europe", ("Czech", "Czechia")),
-    "Slovakia": ("Europe", ("Slovak",)),
-    "Hungary": ("Europe", ("Hungarian",)),
-    "Romania": ("Europe", ("Romanian",)),
-    "Bulgaria": ("Europe", ("Bulgarian",)),
-    "Greece": ("Europe", ("Greek",)),
-    "Serbia": ("Europe", ("Serbian",)),
-    "Croatia": ("Europe", ("Croatian",)),
-    "Montenegro": ("Europe", ("Montenegrin",)),
-    "Albania": ("Europe", ("Albanian",)),
-    "Kosovo": ("Europe", ("Kosovar",)),
-    "North Macedonia": ("Europe", ("Macedonia", "Macedonian")),
-    "Bosnia and Herzegovina": ("Europe", ("Bosnia", "Bosnian")),
-    "Slovenia": ("Europe", ("Slovenian",)),
-    "Cyprus": ("Europe", ("Cypriot",)),
-    "Luxembourg": ("Europe", ()),
-    "Iceland": ("Europe", ("Icelandic",)),
-    "Estonia": ("Europe", ("Estonian",)),
-    "Latvia": ("Europe", ("Latvian",)),
-    "Lithuania": ("Europe", ("Lithuanian",)),
-    "Ukraine": ("Europe", ("Ukrainian", "Ukrainians")),
-    "Belarus": ("Europe", ("Belarusian",)),
-    "Moldova": ("Europe", ("Moldovan",)),
-    "Georgia": ("Europe", ("Georgian",)),
-    "Armenia": ("Central Asia", ("Armenian",)),
-    "Azerbaijan": ("Central Asia", ("Azerbaijani",)),
-    "Russia": ("Europe", ("Russian", "Russians", "Russian Federation")),
-    "Turkey": ("Middle East", ("Turkish", "Türkiye")),
-    "Kazakhstan": ("Central Asia", ("Kazakh", "Kazakhstani")),
-    "Uzbekistan": ("Central Asia", ("Uzbek",)),
-    "Kyrgyzstan": ("Central Asia", ("Kyrgyz",)),
-    "Tajikistan": ("Central Asia", ("Tajik",)),
-    "Turkmenistan": ("Central Asia", ("Turkmen",)),
-    "Mongolia": ("East Asia", ("Mongolian",)),
-    "China": ("East Asia", ("Chinese", "=PRC", "People's Republic of China", "Hong Kong")),
-    "Taiwan": ("East Asia", ("Taiwanese",)),
-    "Japan": ("East Asia", ("Japanese",)),
-    "South Korea": ("East Asia", ("South Korean", "Republic of Korea", "=ROK", "Korea", "Korean")),
-    "North Korea": ("East Asia", ("North Korean", "=DPRK", "Democratic People's Republic of Korea")),
-    "India": ("South Asia", ("Indian",)),
-    "Pakistan": ("South Asia", ("Pakistani",)),
-    "Afghanistan": ("South Asia", ("Afghan",)),
-    "Bangladesh": ("South Asia", ("Bangladeshi",)),
-    "Sri Lanka": ("South Asia", ("Sri Lankan",)),
-    "Nepal": ("South Asia", ("Nepalese",)),
-    "Vietnam": ("Southeast Asia", ("Vietnamese", "Viet Nam")),
-    "Thailand": ("Southeast Asia", ("Thai",)),
-    "Cambodia": ("Southeast Asia", ("Cambodian",)),
-    "Laos": ("Southeast Asia", ("Laotian",)),
-    "Myanmar": ("Southeast Asia", ("Burma", "Burmese")),
-    "Malaysia": ("Southeast Asia", ("Malaysian",)),
-    "Singapore": ("Southeast Asia", ("Singaporean",)),
-    "Indonesia": ("Southeast Asia", ("Indonesian",)),
-    "Philippines": ("Southeast Asia", ("Philippine", "Filipino")),
-    "Australia": ("Oceania", ("Australian",)),
-    "New Zealand": ("Oceania", ()),
-    "Iran": ("Middle East", ("Iranian", "Islamic Republic of Iran", "Persian")),
-    "Iraq": ("Middle East", ("Iraqi",)),
-    "Syria": ("Middle East", ("Syrian",)),
-    "Lebanon": ("Middle East", ("Lebanese",)),
-    "Israel": ("Middle East", ("Israeli",)),
-    "Palestine": ("Middle East", ("Palestinian", "Gaza")),
-    "Jordan": ("Middle East", ("Jordanian",)),
-    "Saudi Arabia": ("Middle East", ("Saudi",)),
-    "United Arab Emirates": ("Middle East", ("=UAE", "Emirati")),
-    "Qatar": ("Middle East", ("Qatari",)),
-    "Kuwait": ("Middle East", ("Kuwaiti",)),
-    "Bahrain": ("Middle East", ("Bahraini",)),
-    "Oman": ("Middle East", ("Omani",)),
-    "Yemen": ("Middle East", ("Yemeni",)),
-    "Egypt": ("Africa", ("Egyptian",)),
-    "Libya": ("Africa", ("Libyan",)),
-    "Tunisia": ("Africa", ("Tunisian",)),
-    "Algeria": ("Africa", ("Algerian",)),
-    "Morocco": ("Africa", ("Moroccan",)),
-    "Nigeria": ("Africa", ("Nigerian",)),
-    "Kenya": ("Africa", ("Kenyan",)),
-    "Ethiopia": ("Africa", ("Ethiopian",)),
-    "South Africa": ("Africa", ("South African",)),
-    "Sudan": ("Africa", ("Sudanese",)),
-    "Ghana": ("Africa", ("Ghanaian",)),
-    "Uganda": ("Africa", ("Ugandan",)),
-    "Tanzania": ("Africa", ("Tanzanian",)),
-    "Senegal": ("Africa", ("Senegalese",)),
-    "Zimbabwe": ("Africa", ("Zimbabwean",)),
-}
-
-REGIONS: dict[str, tuple[str, ...]] = {
-    "North America": ("North America", "North American"),
-    "Latin America": (
-        "Latin America",
-        "Latin American",
-        "South America",
-        "South American",
-        "LATAM",
-        "Central America",
-    ),
-    "Europe": (
-        "Europe",
-        "European",
-        "=EU",
-        "European Union",
-        "Eastern Europe",
-        "Western Europe",
-        "=NATO",
-        "Balkans",
-    ),
-    "Middle East": ("Middle East", "Middle Eastern", "Gulf states", "Persian Gulf", "=MENA"),
-    "Central Asia": ("Central Asia", "Central Asian", "Caucasus", "=CIS"),
-    "East Asia": ("East Asia", "East Asian", "Korean Peninsula"),
-    "South Asia": ("South Asia", "South Asian", "Indian subcontinent"),
-    "Southeast Asia": ("Southeast Asia", "South East Asia", "Southeast Asian", "=ASEAN", "South China Sea"),
-    "Africa": ("Africa", "African", "North Africa"),
-    "Oceania": ("Oceania", "Asia-Pacific", "=APAC", "Pacific"),
 }
 
 # An actor's origin rather than its victims: "Chinese state-sponsored", "Iran-nexus", "Russia's GRU".
@@ -410,6 +70,13 @@ _ORIGIN_BEFORE = re.compile(
     r"(?:operating out of|operates out of|based out of|attributed to|sponsored by|on behalf of|"
     r"working for|tied to|linked to|nexus to|originating from|originates from)"
     r"\s+(?:the\s+)?(?:government of\s+(?:the\s+)?)?\Z",
+    re.IGNORECASE,
+)
+
+
+# A demonym describing a language or where a thing was made, not a place that was targeted.
+_NOT_A_PLACE_AFTER = re.compile(
+    r"[-\s](?:language|made|manufactured|developed|written|built|authored)\b",
     re.IGNORECASE,
 )
 
@@ -472,17 +139,54 @@ def _is_origin(text: str, start: int, end: int) -> bool:
     )
 
 
-def find_victimology(text: str) -> dict[str, dict[str, int]]:
+def masking_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive regex for entity names to blank before the lexicon runs (None if none).
+
+    Unlike :func:`ttpmap.text.name_pattern`, a hyphenated compound ("China Chopper-style") still counts
+    as the name, and a prefix trie keeps thousands of KB names fast.
+    """
+    usable = sorted({n.strip().lower() for n in names if len(n.strip()) >= 3})
+    if not usable:
+        return None
+    return re.compile(rf"(?<!\w)(?:{_trie(usable)})(?!\w)", re.IGNORECASE)
+
+
+def mask_spans(
+    text: str, spans: Iterable[tuple[int, int]] = (), pattern: re.Pattern[str] | None = None
+) -> str:
+    """``text`` with the given spans and every match of ``pattern`` blanked (offsets kept)."""
+    cut = list(spans)
+    if pattern is not None:
+        cut += [(m.start(), m.end()) for m in pattern.finditer(text)]
+    if not cut:
+        return text
+    chars = list(text)
+    for start, end in cut:
+        for k in range(max(0, start), min(len(chars), end)):
+            chars[k] = " "
+    return "".join(chars)
+
+
+def find_victimology(
+    text: str,
+    *,
+    masked: Iterable[tuple[int, int]] = (),
+    names: Iterable[str] | re.Pattern[str] | None = None,
+) -> dict[str, dict[str, int]]:
     """Sectors, target countries, regions and stated actor origin mentioned in ``text``, with counts.
 
     Returns ``{"sectors": {key: n}, "countries": {name: n}, "regions": {name: n}, "origin": {name: n}}``,
-    each ordered by count, most frequent first. A country named only as an actor's origin is not a target.
+    each ordered by count, most frequent first. ``masked`` spans and occurrences of ``names`` (software,
+    group and campaign names, or a :func:`masking_pattern` of them) are ignored. A country named as an
+    actor's origin is not a target.
     """
     sectors: Counter[str] = Counter()
     countries: Counter[str] = Counter()
     regions: Counter[str] = Counter()
     origin: Counter[str] = Counter()
     if text:
+        pattern = names if isinstance(names, re.Pattern) else masking_pattern(names or ())
+        text = mask_spans(text, masked, pattern)
         taken: list[tuple[int, int]] = []
         (compiled,) = _lexicon()
         hits: list[tuple[int, int, str, str]] = []
@@ -498,12 +202,16 @@ def find_victimology(text: str) -> dict[str, dict[str, int]]:
             taken.append((start, end))
             if kind == "sector":
                 sectors[key] += 1
+            elif _NOT_A_PLACE_AFTER.match(text, end):
+                continue
             elif kind == "region":
                 regions[key] += 1
             elif _is_origin(text, start, end):
                 origin[key] += 1
             else:
                 countries[key] += 1
+        for key in origin:
+            countries.pop(key, None)  # the actor's own country is not its victim
     return {
         "sectors": dict(sectors.most_common()),
         "countries": dict(countries.most_common()),

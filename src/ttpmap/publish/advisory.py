@@ -25,7 +25,7 @@ from ttpmap.publish.figures import matrix_svg
 from ttpmap.publish.indicators import DISPOSITION_LABELS, display, label, note
 from ttpmap.publish.markup import one_line, truncate
 from ttpmap.publish.render import render_document, write_document
-from ttpmap.publish.wording import CONFIDENCE_PHRASE, likelihood
+from ttpmap.publish.wording import CONFIDENCE_PHRASE, behavioural_check, likelihood, stated_lead
 
 USE_CHARS = 220
 QUOTE_CHARS = 420
@@ -89,6 +89,56 @@ def assessment(candidate: GroupCandidate) -> str:
         f"consistent with {group_label(candidate)}; the calibrated chance that this group is responsible is "
         f"{_percent(candidate.score)} ({phrase}).{named}"
     )
+
+
+ROLE_LABELS = {
+    "responsible": "held responsible",
+    "alias": "alias of the actor",
+    "parent-or-sub-group": "parent or sub-group",
+    "overlapping": "overlapping activity",
+    "compared": "compared with",
+    "mentioned": "mentioned",
+}
+
+
+def stated_context(analysis: Analysis) -> dict[str, Any] | None:
+    """The report's own attribution and ttpmap's check of it, as plain data (None if it names none)."""
+    sa = analysis.stated_attribution
+    if not sa.groups and not sa.nationality and not sa.sponsor:
+        return None
+    groups = [
+        {
+            "name": g.name,
+            "attack": f"{g.attack_name} [{g.id}]" if g.id else "not an ATT&CK group",
+            "role": ROLE_LABELS[g.role],
+            "sentence": truncate(defang_text(one_line(g.sentence), analysis.iocs), QUOTE_CHARS),
+        }
+        for g in sa.groups
+    ]
+    facts = []
+    if sa.nationality:
+        facts.append(("Stated nationality", ", ".join(sa.nationality)))
+    if sa.sponsor:
+        facts.append(("Stated sponsor", sa.sponsor))
+    if sa.motivation:
+        facts.append(("Stated motivation", ", ".join(sa.motivation)))
+    if sa.active_since:
+        facts.append(("Active since", str(sa.active_since)))
+    gated = max((int(c.explanation.get("gated_groups", 0) or 0) for c in analysis.attribution), default=0)
+    if gated and sa.nationality:
+        facts.append(
+            (
+                "Nationality gate",
+                f"{gated} groups of another known nationality were set aside because the report states "
+                f"a {' or '.join(sa.nationality)} actor",
+            )
+        )
+    return {
+        "lead": stated_lead(sa),
+        "check": behavioural_check(sa, analysis.attribution),
+        "groups": groups,
+        "facts": facts,
+    }
 
 
 def _percent(value: float) -> str:
@@ -157,6 +207,7 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
         )
     )
 
+    stated = stated_context(analysis)
     candidates = []
     for g in analysis.attribution:
         facts = [
@@ -243,7 +294,8 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
         "generator": f"ttpmap {__version__}",
         "source": source_label(analysis) or title,
         "sha256": analysis.document.sha256,
-        "summary": _summary(analysis, title, tactics, indicator_rows, cves, candidates),
+        "summary": _summary(analysis, title, tactics, indicator_rows, cves, candidates, stated),
+        "stated": stated,
         "key_findings": _key_findings(analysis, kb, tactics, indicator_rows, cves),
         "tactics": tactics,
         "tactic_count": len(tactic_names),
@@ -276,6 +328,7 @@ def _summary(
     iocs: list[dict[str, Any]],
     cves: list[str],
     candidates: list[dict[str, Any]],
+    stated: dict[str, Any] | None = None,
 ) -> list[str]:
     by_short = {t["shortname"]: t for t in tactics}
     first = [
@@ -302,7 +355,11 @@ def _summary(
             f"The report contains {_plural(actor, 'indicator')} of compromise attributable to the actor"
             f" (of {len(iocs)} values listed){tail}"
         )
-    if candidates:
+    if stated and stated["lead"]:
+        second.append(stated["lead"])
+        if stated["check"]:
+            second.append(stated["check"])
+    elif candidates:
         second.append(candidates[0]["assessment"])
     return [" ".join(first), " ".join(second)] if second else [" ".join(first)]
 

@@ -13,7 +13,15 @@ from ttpmap.publish.context import created, ordered_tactics, tactics_of
 from ttpmap.publish.figures import bar_chart_svg
 from ttpmap.publish.markup import one_line, truncate
 from ttpmap.publish.render import render_document, write_document
-from ttpmap.publish.wording import likelihood, mitigation_action, stage, stage_action, technique_action
+from ttpmap.publish.wording import (
+    behavioural_check,
+    likelihood,
+    mitigation_action,
+    stage,
+    stage_action,
+    stated_lead,
+    technique_action,
+)
 
 _ATTACK_ID = re.compile(r"\b(?:TA\d{4}|T\d{4}(?:\.\d{3})?|[GSMC]\d{4}|DS\d{4})\b")
 MAX_STEPS = 7
@@ -115,8 +123,16 @@ def _what_happened(analysis: Analysis, kb: KnowledgeBase | None) -> str:
 
 
 def _who(analysis: Analysis) -> tuple[str, str]:
-    """(headline, explanation) about who is likely responsible, in estimative language."""
-    if not analysis.attribution:
+    """(headline, explanation) about who is likely responsible, in estimative language: the report's
+    own attribution first when it makes one, then ttpmap's independent check of it."""
+    lead = stated_lead(analysis.stated_attribution)
+    if lead is not None:
+        check = behavioural_check(analysis.stated_attribution, analysis.attribution) or ""
+        return lead, (
+            f"{check} The check was produced automatically and must be confirmed by an analyst before it "
+            "is repeated outside the organisation."
+        )
+    if not analysis.attribution or analysis.attribution[0].explanation.get("weak_evidence"):
         return (
             "We cannot say who is responsible.",
             "The report does not contain enough distinctive detail to link the activity to a known group.",

@@ -6,6 +6,10 @@ mitigations each get a short plain description written for this project.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ttpmap.models import GroupCandidate, StatedAttribution, StatedGroup
+
 # Probability bands of the estimative-language scale used by intelligence agencies (and by MISP's
 # estimative-language taxonomy): upper bound of each band -> (MISP value, phrase).
 LIKELIHOOD: tuple[tuple[float, str, str], ...] = (
@@ -157,3 +161,83 @@ def technique_action(technique_id: str) -> str | None:
 def mitigation_action(mitigation_id: str, name: str) -> tuple[str, str]:
     """(short title, action) behind a mitigation, in plain words."""
     return MITIGATIONS.get(mitigation_id) or (f"Strengthen {name.lower()}", f"Strengthen {name.lower()}")
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def stated_actor(stated: StatedAttribution) -> StatedGroup | None:
+    """The group the report holds responsible (the most mentioned one), if it names one."""
+    responsible = stated.responsible
+    return responsible[0] if responsible else None
+
+
+def actor_label(group: StatedGroup) -> str:
+    """``APT40 (Leviathan)``: the name the report uses, with the ATT&CK name when it differs."""
+    if group.attack_name and group.attack_name.lower() != group.name.lower():
+        return f"{group.name} ({group.attack_name})"
+    return group.name
+
+
+def stated_lead(stated: StatedAttribution) -> str | None:
+    """The report's own attribution in one sentence, or None when it attributes to no one."""
+    actor = stated_actor(stated)
+    if actor is None:
+        return None
+    bits = []
+    if stated.sponsor:
+        bits.append(f"linked to the {stated.sponsor.split(' (')[0]}")
+    elif stated.nationality:
+        bits.append(f"of {', '.join(stated.nationality[:2])} origin")
+    extra = f", {bits[0]}," if bits else ""
+    conf = f" with {CONFIDENCE_PHRASE[stated.confidence]}" if stated.confidence else ""
+    if not actor.in_attack:
+        note = (
+            " This actor is known to the MISP threat-actor galaxy but is not an ATT&CK group."
+            if actor.galaxy_actor
+            else " This actor is not an ATT&CK group."
+        )
+    else:
+        note = ""
+    return f"The report attributes this activity to {actor_label(actor)}{extra}{conf}.{note}"
+
+
+def behavioural_check(stated: StatedAttribution, candidates: Sequence[GroupCandidate]) -> str | None:
+    """ttpmap's independent check of the report's attribution, in estimative language (None when the
+    report attributes to no one)."""
+    actor = stated_actor(stated)
+    if actor is None:
+        return None
+    ranked = [c for c in candidates if not c.explanation.get("weak_evidence")]
+    top = ranked[0] if ranked else None
+    if not actor.in_attack or actor.id is None:
+        if top is None:
+            return (
+                "ttpmap cannot check it against recorded tradecraft, and the behaviour alone is too generic."
+            )
+        return (
+            "ttpmap cannot check it against recorded tradecraft; on behaviour alone the closest ATT&CK group "
+            f"is {top.name} ({CONFIDENCE_PHRASE[top.confidence]})."
+        )
+    mine = next((c for c in candidates if c.id == actor.id), None)
+    if mine is None or top is None:
+        return (
+            "ttpmap's independent check is inconclusive: the observed behaviour is too generic to confirm "
+            "or contradict the attribution."
+        )
+    rank = int(mine.explanation.get("behavioural_rank", 0) or 0)
+    total = int(mine.explanation.get("groups_ranked", 0) or 0)
+    of = f" of {total} groups" if total else ""
+    name = mine.name
+    if rank and rank <= 3:
+        return (
+            f"The observed behaviour is consistent with that attribution: {name} ranks {ordinal(rank)}{of} "
+            f"on behaviour alone, {CONFIDENCE_PHRASE[mine.confidence]}."
+        )
+    return (
+        f"The behaviour fits {top.name} better than the stated actor ({name} ranks {ordinal(rank)}{of} "
+        "on behaviour alone); an analyst should review this."
+    )

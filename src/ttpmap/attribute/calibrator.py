@@ -1,0 +1,61 @@
+"""Calibrated attribution probabilities at run time: a softmax temperature and a Platt map (numpy only).
+
+Fitting lives in :mod:`ttpmap.attribute.calibrate`; this module only applies fitted parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """Softmax temperature, then a Platt map on each candidate's softmax log-odds and score margin.
+
+    The margin of a candidate is its raw score minus the best other score (negative below the top),
+    which says how clearly the evidence separates it from the runner-up.
+    """
+
+    temperature: float
+    slope: float = 1.0
+    margin_slope: float = 0.0
+    intercept: float = 0.0
+
+    def softmax(self, scores: Sequence[float]) -> np.ndarray:
+        """Softmax of raw scores at this temperature."""
+        s = np.asarray(scores, dtype=float) / self.temperature
+        if s.size == 0:
+            return s
+        e = np.exp(s - s.max())
+        return e / e.sum()
+
+    def probabilities(self, scores: Sequence[float]) -> list[float]:
+        """Calibrated probability that each candidate is the responsible group."""
+        z = self.log_odds_features(scores) @ np.array([self.slope, self.margin_slope]) + self.intercept
+        return [float(x) for x in 1.0 / (1.0 + np.exp(-z))]
+
+    def log_odds_features(self, scores: Sequence[float]) -> np.ndarray:
+        """Per candidate: softmax log-odds and margin over the best other candidate."""
+        s = np.asarray(scores, dtype=float)
+        if s.size == 0:
+            return np.zeros((0, 2))
+        p = np.clip(self.softmax(s), 1e-9, 1 - 1e-9)
+        order = np.argsort(-s, kind="stable")
+        best, second = s[order[0]], (s[order[1]] if s.size > 1 else s[order[0]])
+        others = np.where(np.arange(s.size) == order[0], second, best)
+        return np.column_stack([np.log(p / (1 - p)), s - others])
+
+
+# fit_calibrator(score_cases(kb_cases(load_kb(), 600))) on the embedded ATT&CK v15.0 bundle (12 LOCO
+# + 600 synthetic cases, with procedure-text similarity at the default weights).
+DEFAULT_CALIBRATOR = Calibrator(
+    temperature=7.012005, slope=0.251412, margin_slope=0.025257, intercept=-0.431915
+)
+
+
+def calibrator_to_dict(calibrator: Calibrator) -> dict[str, float]:
+    """The calibrator's parameters as plain data (for the on-disk cache)."""
+    return asdict(calibrator)
