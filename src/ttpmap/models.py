@@ -160,6 +160,8 @@ class Analysis(_Model):
     detections: list[DetectionResult] = Field(default_factory=list)
     generated_by: str = ""
     created: str = ""
+    notes: list[str] = Field(default_factory=list)
+    """What a reader of the results must know: indicators left out past a cap, text lost on reading."""
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     def to_json(self, indent: int | None = 2) -> str:

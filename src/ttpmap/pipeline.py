@@ -115,6 +115,7 @@ def assemble(findings: Findings, kb: KnowledgeBase, options: Options) -> Analysi
         iocs=findings.iocs,
         entities=findings.entities,
         generated_by=f"ttpmap {__version__}",
+        notes=[str(w) for w in doc.metadata.get("warnings", [])],
         created=_now(),
     )
     if options.attribution:
