@@ -59,15 +59,18 @@ def _docx(document_xml: str) -> bytes:
     return buffer.getvalue()
 
 
-def pdf_repeated_text(repeats: int) -> bytes:
-    """A one-page PDF drawing the same positioned text block ``repeats`` times (slow to extract)."""
+def pdf_repeated_text(repeats: int, page_extra: bytes = b"") -> bytes:
+    """A one-page PDF drawing the same positioned text block ``repeats`` times (slow to extract).
+
+    ``page_extra`` goes into the page dictionary as is (e.g. a huge array).
+    """
     ops = b"BT /F1 12 Tf 72 700 Td (The actor used RDP to move laterally.) Tj ET\n" * repeats
     stream = zlib.compress(ops, 9)
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
-        b"/Contents 4 0 R >>",
+        b"/Contents 4 0 R " + page_extra + b">>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]

@@ -102,7 +102,14 @@ def read_stream(stream: BinaryIO | int, limits: Limits, name: str = STDIN) -> by
 
     Never reads more than ``max_bytes + 1`` bytes and never blocks past the deadline; raises InputError.
     """
-    fd = stream if isinstance(stream, int) else stream.fileno()
+    try:
+        fd = stream if isinstance(stream, int) else stream.fileno()
+    except (AttributeError, OSError, ValueError):  # an in-memory stream: no waiting, only the cap
+        assert not isinstance(stream, int)
+        data = stream.read(limits.max_bytes + 1)
+        if len(data) > limits.max_bytes:
+            raise _stream_too_large(limits, name) from None
+        return data
     end = time.monotonic() + limits.max_seconds
     chunks: list[bytes] = []
     total = 0
@@ -127,11 +134,15 @@ def read_stream(stream: BinaryIO | int, limits: Limits, name: str = STDIN) -> by
         chunks.append(chunk)
         total += len(chunk)
         if total > limits.max_bytes:
-            raise InputTooLarge(
-                f"input is larger than the {_size(limits.max_bytes)} limit and was not read further "
-                "(TTPMAP_MAX_BYTES)",
-                source=name,
-            )
+            raise _stream_too_large(limits, name)
+
+
+def _stream_too_large(limits: Limits, name: str) -> InputTooLarge:
+    return InputTooLarge(
+        f"input is larger than the {_size(limits.max_bytes)} limit and was not read further "
+        "(TTPMAP_MAX_BYTES)",
+        source=name,
+    )
 
 
 def from_text(text: str, *, source: str = "text", title: str | None = None) -> Document:

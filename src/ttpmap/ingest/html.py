@@ -61,13 +61,7 @@ def read_html(data: bytes, *, source: str | None = None, limits: Limits | None =
         )
     visible = _visible_estimate(markup)
     check_chars(visible, limits, source)
-    try:
-        tree = lxml.html.document_fromstring(markup)
-    except (etree.LxmlError, ValueError) as exc:
-        raise InputError(f"unreadable HTML ({_detail(exc)})", source=source) from None
-    for element in list(tree.iter(*_NEVER_TEXT, etree.Comment, etree.ProcessingInstruction)):
-        if element.getparent() is not None:
-            element.drop_tree()
+    tree = _parse(markup, source)
     title = _title(tree)
     text = _main_content(tree)
     extractor = "trafilatura"
@@ -75,13 +69,38 @@ def read_html(data: bytes, *, source: str | None = None, limits: Limits | None =
         text = _plain_text(tree)
         extractor = "lxml"
     metadata: dict[str, object] = {"extractor": extractor}
-    kept = _chars(text)
-    if visible >= _CHECK_FROM and kept < _LOST_SHARE * visible:
-        metadata["warnings"] = [
-            f"only {kept:,} of about {visible:,} characters of the page's text could be extracted "
-            "(very deep nesting or malformed markup)"
-        ]
+    if visible >= _CHECK_FROM and _chars(text) < _LOST_SHARE * visible:
+        # libxml2 stops at 256 levels of nesting; its "huge" mode allows 2,048. The deep tree is only
+        # read by lxml's own (iterative) code, never by the content extractor.
+        deep = _plain_text(_parse(markup, source, huge=True))
+        if _chars(deep) > _chars(text):
+            text, metadata["extractor"] = deep, "lxml (deep)"
+        kept = _chars(text)
+        if kept == 0:
+            raise InputError(
+                f"no text could be extracted from about {visible:,} characters of page text "
+                "(nesting deeper than 2,048 levels or malformed markup)",
+                source=source,
+            )
+        if kept < _LOST_SHARE * visible:
+            metadata["warnings"] = [
+                f"only {kept:,} of about {visible:,} characters of the page's text could be extracted "
+                "(very deep nesting or malformed markup)"
+            ]
     return Extracted(text, title, metadata)
+
+
+def _parse(markup: str, source: str | None, *, huge: bool = False) -> lxml.html.HtmlElement:
+    """Parse and strip scripts, styles, embedded objects, comments and processing instructions."""
+    try:
+        parser = lxml.html.HTMLParser(huge_tree=huge) if huge else None
+        tree = lxml.html.document_fromstring(markup, parser=parser)
+    except (etree.LxmlError, ValueError) as exc:
+        raise InputError(f"unreadable HTML ({_detail(exc)})", source=source) from None
+    for element in list(tree.iter(*_NEVER_TEXT, etree.Comment, etree.ProcessingInstruction)):
+        if element.getparent() is not None:
+            element.drop_tree()
+    return tree
 
 
 def _visible_estimate(markup: str) -> int:
