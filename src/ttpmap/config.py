@@ -46,32 +46,63 @@ def build_time() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+def _env_number(name: str, default: float, *, integer: bool) -> float:
+    """A positive number from the environment; anything else is a UsageError naming the variable."""
+    from ttpmap.errors import UsageError
+
+    raw = os.environ.get(name, "").strip().replace("_", "")
+    if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw) if integer else float(raw)
     except ValueError:
-        return default
+        kind = "a whole number" if integer else "a number of seconds"
+        raise UsageError(f"{name}={raw!r} is not {kind}") from None
+    if not value > 0 or value == float("inf"):
+        raise UsageError(f"{name}={raw!r} must be greater than zero")
+    return value
+
+
+# Each limit: (field, environment variable, whole number?).
+LIMIT_VARIABLES: tuple[tuple[str, str, bool], ...] = (
+    ("max_bytes", "TTPMAP_MAX_BYTES", True),
+    ("max_expanded_bytes", "TTPMAP_MAX_EXPANDED_BYTES", True),
+    ("max_chars", "TTPMAP_MAX_CHARS", True),
+    ("max_pdf_pages", "TTPMAP_MAX_PAGES", True),
+    ("max_elements", "TTPMAP_MAX_ELEMENTS", True),
+    ("max_seconds", "TTPMAP_MAX_SECONDS", False),
+    ("max_memory_mb", "TTPMAP_MAX_MEMORY_MB", True),
+    ("max_iocs", "TTPMAP_MAX_IOCS", True),
+)
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Guards applied while ingesting untrusted input."""
+    """The budget every untrusted input is read within, and the cap on exported indicators."""
 
     max_bytes: int = 50 * 1024 * 1024
-    max_pdf_pages: int = 500
-    max_seconds: float = 120.0
+    """Input size in bytes (files and stdin)."""
+    max_expanded_bytes: int = 100 * 1024 * 1024
+    """Total uncompressed size of a DOCX (ZIP) archive."""
     max_chars: int = 5_000_000
+    """Extracted text in characters."""
+    max_pdf_pages: int = 500
+    """PDF pages."""
+    max_elements: int = 200_000
+    """HTML elements, DOCX paragraphs and table rows, STIX objects."""
+    max_seconds: float = 120.0
+    """Wall-clock time to read and extract one input."""
+    max_memory_mb: int = 1024
+    """Extra memory the reader of one input may use, in MiB."""
+    max_iocs: int = 5_000
+    """Indicators kept in an analysis and its exports; the rest are counted in a note."""
 
     @classmethod
     def from_env(cls) -> Limits:
-        """Defaults overridden by ``TTPMAP_MAX_BYTES``, ``TTPMAP_MAX_PAGES``, ``TTPMAP_MAX_SECONDS``."""
+        """Defaults overridden by the ``TTPMAP_MAX_*`` variables in LIMIT_VARIABLES (validated)."""
         base = cls()
-        return replace(
-            base,
-            max_bytes=_env_int("TTPMAP_MAX_BYTES", base.max_bytes),
-            max_pdf_pages=_env_int("TTPMAP_MAX_PAGES", base.max_pdf_pages),
-            max_seconds=float(_env_int("TTPMAP_MAX_SECONDS", int(base.max_seconds))),
-        )
+        values = {
+            name: _env_number(var, getattr(base, name), integer=integer)
+            for name, var, integer in LIMIT_VARIABLES
+        }
+        return replace(base, **values)  # type: ignore[arg-type]

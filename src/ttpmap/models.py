@@ -326,6 +326,8 @@ class Analysis(_Model):
     is attributed exactly like a fresh one."""
     generated_by: str = ""
     created: str = ""
+    notes: list[str] = Field(default_factory=list)
+    """What a reader of the results must know: indicators left out past a cap, text lost on reading."""
     model_config = ConfigDict(populate_by_name=True)
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -160,6 +160,7 @@ def assemble(
         detections=detections,
         candidates=findings.candidates if options.all_scores else [],
         generated_by=f"ttpmap {__version__}",
+        notes=[str(w) for w in doc.metadata.get("warnings", [])],
         created=_now(),
         victimology=findings.victimology,
         stated_attribution=findings.stated,

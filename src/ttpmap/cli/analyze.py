@@ -25,6 +25,7 @@ from ttpmap.cli.app import (
     err,
 )
 from ttpmap.cli.views import render_summary
+from ttpmap.config import Limits
 from ttpmap.errors import TtpmapError, UsageError
 
 if TYPE_CHECKING:
@@ -60,9 +61,10 @@ def analyze(
     domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Analyse reports: techniques with evidence, IOCs, entities, attribution, mitigations."""
-    from ttpmap.ingest import expand_sources
+    from ttpmap.ingest import expand_sources, read_stream
     from ttpmap.pipeline import Options, analyze_many
 
+    limits = Limits.from_env()
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise UsageError("--threshold must be between 0 and 1")
     exports = _parse_formats(export, EXPORTS) if export else []
@@ -71,16 +73,18 @@ def analyze(
     sources = expand_sources(paths)
     if not sources:
         raise UsageError("no input files found")
+    if output:
+        _prepare_output(output)
     kb = _load_kb(attack, domain)
     model = None if no_model else _load_model(kb, model_name)
-    options = Options(threshold=threshold, top_k=top_k, all_scores=all_scores, techniques=not no_model)
-    if output:
-        output.mkdir(parents=True, exist_ok=True)
+    options = Options(
+        threshold=threshold, top_k=top_k, all_scores=all_scores, techniques=not no_model, limits=limits
+    )
 
     failures: list[str] = []
     codes: list[int] = []
     results: Iterable[tuple[str, Analysis | TtpmapError]] = analyze_many(
-        sources, kb=kb, model=model, options=options, read_stdin=sys.stdin.buffer.read
+        sources, kb=kb, model=model, options=options, read_stdin=lambda: read_stream(sys.stdin.buffer, limits)
     )
     used: set[str] = set()
     show_progress = len(sources) > 1 and err.is_terminal
@@ -89,18 +93,26 @@ def analyze(
 
         results = track(results, total=len(sources), description="Analysing", console=err, transient=True)
     for source, result in results:
+        if not isinstance(result, TtpmapError):
+            from ttpmap.publish.limits import cap_iocs
+
+            result = cap_iocs(result, limits.max_iocs)
+            for note in result.notes:
+                err.print(f"[yellow]warning:[/yellow] {escape(source)}: {escape(note)}")
+            if output:
+                try:
+                    _write_outputs(result, kb, exports, output, _stem(source, used), failures, limits)
+                except TtpmapError as exc:
+                    if exc.source is None:
+                        exc.source = source
+                    result = exc
+                if not isinstance(result, TtpmapError) and fmt == "table" and len(sources) > 1:
+                    continue
         if isinstance(result, TtpmapError):
             failures.append(str(result))
             codes.append(result.exit_code)
             err.print(f"[red]error:[/red] {escape(str(result))}")
             continue
-        if output:
-            stem = _stem(source, used)
-            (output / f"{stem}.json").write_text(result.to_json(), encoding="utf-8")
-            if exports:
-                _write_exports(result, kb, exports, output, stem, failures)
-            if fmt == "table" and len(sources) > 1:
-                continue
         _render(result, kb, fmt)
     if output:
         err.print(f"Wrote {len(sources) - len(failures)} analyses to {output}")
@@ -110,19 +122,44 @@ def analyze(
         raise typer.Exit(codes[0] if len(sources) == 1 and codes else 1)
 
 
-def _write_exports(
-    result: Any, kb: Any, exports: list[str], output: Path, stem: str, failures: list[str]
+def _prepare_output(output: Path) -> None:
+    """Create the ``-o`` folder; a path that cannot be a folder is a usage error (exit 2)."""
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"--output {output}: exists and is not a folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--output {output}: cannot create the folder ({exc.strerror or exc})") from None
+
+
+def _write_outputs(
+    result: Any, kb: Any, exports: list[str], output: Path, stem: str, failures: list[str], limits: Limits
 ) -> None:
+    """Write one input's JSON and exports atomically, printing a line as each file is written."""
     from ttpmap.errors import ExportError
     from ttpmap.publish import export as do_export
+    from ttpmap.publish.files import write_atomic
 
+    existing = {p.name for p in output.iterdir()}
+
+    def report(path: Path) -> None:
+        verb = "replaced" if path.name in existing else "wrote"
+        err.print(f"  {verb} {escape(str(path))}")
+
+    report(write_atomic(output / f"{stem}.json", result.to_json()))
+    if not exports:
+        return
     try:
-        written = do_export(result, kb, [e for e in exports if e != "json"], output, stem=stem)
-        for path in written:
-            err.print(f"  wrote {path}")
+        do_export(
+            result,
+            kb,
+            [e for e in exports if e != "json"],
+            output,
+            stem=stem,
+            max_iocs=limits.max_iocs,
+            on_written=report,
+        )
     except ExportError as exc:
-        for path in getattr(exc, "written", ()):
-            err.print(f"  wrote {path}")
         failures.append(str(exc))
         err.print(f"[red]error:[/red] {escape(str(exc))}")
 

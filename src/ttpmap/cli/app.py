@@ -109,10 +109,7 @@ def _parse_formats(value: str, allowed: tuple[str, ...]) -> list[str]:
 
 
 def _stem(source: str, used: set[str]) -> str:
-    base = "stdin" if source == "-" else Path(source).stem
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in base)[:80] or "report"
-    candidate, n = stem, 2
-    while candidate in used:
-        candidate, n = f"{stem}-{n}", n + 1
-    used.add(candidate)
-    return candidate
+    """A safe, unused output stem for an input (Unicode letters kept; collisions get -2, -3...)."""
+    from ttpmap.publish.files import unique_stem
+
+    return unique_stem("stdin" if source == "-" else Path(source).stem, used)

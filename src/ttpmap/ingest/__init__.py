@@ -9,18 +9,31 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import select
 import stat
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from ttpmap.config import Limits
 from ttpmap.errors import InputError, InputTooLarge
+from ttpmap.ingest.bounded import run_bounded
 from ttpmap.ingest.detect import MEDIA_TYPES, detect_media_type
-from ttpmap.ingest.text import Extracted, check_line_length, first_line, tidy
+from ttpmap.ingest.text import Extracted, check_chars, check_line_length, first_line, tidy
 from ttpmap.models import Document
 from ttpmap.text import split_sentences
 
-__all__ = ["MEDIA_TYPES", "detect_media_type", "expand_sources", "from_text", "load", "split_sentences"]
+__all__ = [
+    "MEDIA_TYPES",
+    "detect_media_type",
+    "expand_sources",
+    "extract",
+    "from_text",
+    "load",
+    "read_stream",
+    "split_sentences",
+]
 
 STDIN = "-"
 
@@ -53,16 +66,10 @@ def load(source: str | Path, *, data: bytes | None = None, limits: Limits | None
     if not data.removeprefix(_BOM).strip():
         raise InputError("empty input", source=name)
 
-    media_type = detect_media_type(data, name, source=name)
-    extracted = _reader(media_type)(data, source=name, limits=limits)
-    text = tidy(extracted.text)
-    if not text:
-        raise InputError("no text found", source=name)
-    check_line_length(text, name)
-    if len(text) > limits.max_chars:
-        raise InputTooLarge(
-            f"text is {len(text):,} characters, over the {limits.max_chars:,}-character limit", source=name
-        )
+    raw: bytes = data
+    found = run_bounded(lambda: extract(raw, name, limits), limits, name)
+    text, media_type = found["text"], found["media_type"]
+    extracted = Extracted(text, found["title"], found["metadata"])
     title = first_line(extracted.title) or first_line(text) or _display_name(name)
     return Document(
         text=text,
@@ -72,6 +79,69 @@ def load(source: str | Path, *, data: bytes | None = None, limits: Limits | None
         media_type=media_type,
         sentences=split_sentences(text),
         metadata={"bytes": len(data), **extracted.metadata},
+    )
+
+
+def extract(data: bytes, name: str, limits: Limits) -> dict[str, Any]:
+    """Detect, read and tidy one input within ``limits`` (no deadline here; ``load`` adds it).
+
+    Returns ``{"media_type", "text", "title", "metadata"}``; raises InputError.
+    """
+    media_type = detect_media_type(data, name, source=name)
+    extracted = _reader(media_type)(data, source=name, limits=limits)
+    check_chars(len(extracted.text), limits, name)
+    text = tidy(extracted.text)
+    if not text:
+        raise InputError("no text found", source=name)
+    check_line_length(text, name)
+    return {"media_type": media_type, "text": text, "title": extracted.title, "metadata": extracted.metadata}
+
+
+def read_stream(stream: BinaryIO | int, limits: Limits, name: str = STDIN) -> bytes:
+    """Read a stream (stdin, a pipe, a FIFO) up to the byte limit, giving up after ``max_seconds``.
+
+    Never reads more than ``max_bytes + 1`` bytes and never blocks past the deadline; raises InputError.
+    """
+    try:
+        fd = stream if isinstance(stream, int) else stream.fileno()
+    except (AttributeError, OSError, ValueError):  # an in-memory stream: no waiting, only the cap
+        assert not isinstance(stream, int)
+        data = stream.read(limits.max_bytes + 1)
+        if len(data) > limits.max_bytes:
+            raise _stream_too_large(limits, name) from None
+        return data
+    end = time.monotonic() + limits.max_seconds
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise InputTooLarge(
+                f"input did not end within {limits.max_seconds:g} s (TTPMAP_MAX_SECONDS)", source=name
+            )
+        try:
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, min(2**20, limits.max_bytes + 1 - total))
+        except BlockingIOError:
+            time.sleep(0.01)
+            continue
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror or exc}", source=name) from None
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limits.max_bytes:
+            raise _stream_too_large(limits, name)
+
+
+def _stream_too_large(limits: Limits, name: str) -> InputTooLarge:
+    return InputTooLarge(
+        f"input is larger than the {_size(limits.max_bytes)} limit and was not read further "
+        "(TTPMAP_MAX_BYTES)",
+        source=name,
     )
 
 
@@ -130,8 +200,15 @@ def _read_file(path: Path, limits: Limits) -> bytes:
             raise InputError("is a directory", source=name)
         if info.st_size > limits.max_bytes:
             raise _too_large(info.st_size, limits, name)
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO or device: no size to stat, and opening it normally could block forever.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                return read_stream(fd, limits, name)
+            finally:
+                os.close(fd)
         with path.open("rb") as stream:
-            # Read one byte past the limit: pipes and devices have no size to stat.
+            # Read one byte past the limit: the file may have grown since stat.
             data = stream.read(limits.max_bytes + 1)
     except FileNotFoundError:
         raise InputError("no such file", source=name) from None

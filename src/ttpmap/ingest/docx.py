@@ -14,11 +14,11 @@ from docx.text.paragraph import Paragraph
 
 from ttpmap.config import Limits
 from ttpmap.errors import InputError, InputTooLarge
-from ttpmap.ingest.text import Extracted
+from ttpmap.ingest.bounded import deadline
+from ttpmap.ingest.text import Extracted, check_chars
 
-# XML compresses about tenfold; refuse archives that would expand far beyond the byte limit.
-_EXPANSION = 20
-_P, _TBL, _SDT, _SDT_CONTENT = qn("w:p"), qn("w:tbl"), qn("w:sdt"), qn("w:sdtContent")
+_P, _TBL, _TR = qn("w:p"), qn("w:tbl"), qn("w:tr")
+_SDT, _SDT_CONTENT = qn("w:sdt"), qn("w:sdtContent")
 
 
 def read_docx(data: bytes, *, source: str | None = None, limits: Limits | None = None) -> Extracted:
@@ -27,11 +27,18 @@ def read_docx(data: bytes, *, source: str | None = None, limits: Limits | None =
     _check_expansion(data, limits, source)
     try:
         document = docx.Document(io.BytesIO(data))
-        blocks = list(_blocks(_body_items(document.element.body, document)))
         title = (document.core_properties.title or "").strip()
     except Exception as exc:  # python-docx and lxml raise many types on broken files
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise InputError(f"corrupt DOCX ({detail})", source=source) from None
+        raise InputError(f"corrupt DOCX ({_detail(exc)})", source=source) from None
+    body = document.element.body
+    elements = sum(1 for _ in body.iter(_P, _TR))
+    if elements > limits.max_elements:
+        raise InputTooLarge(
+            f"DOCX has {elements:,} paragraphs and table rows, over the {limits.max_elements:,} limit "
+            "(TTPMAP_MAX_ELEMENTS)",
+            source=source,
+        )
+    blocks = _bounded(_blocks(_body_items(body, document)), limits, source)
     heading = next((text for kind, text in blocks if kind == "heading"), "")
     out: list[str] = []
     previous = ""
@@ -45,16 +52,49 @@ def read_docx(data: bytes, *, source: str | None = None, limits: Limits | None =
 
 
 def _check_expansion(data: bytes, limits: Limits, source: str | None) -> None:
+    """Refuse archives whose declared sizes add up to more than the expansion limit.
+
+    Python's zipfile never inflates a member past its declared size (a lying member fails its CRC
+    check instead), so the declared total bounds what python-docx can inflate.
+    """
     try:
         expanded = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise InputError(f"corrupt DOCX ({exc})", source=source) from None
-    if expanded > _EXPANSION * limits.max_bytes:
+    if expanded > limits.max_expanded_bytes:
         raise InputTooLarge(
-            f"DOCX expands to {expanded / 2**20:,.0f} MB, over {_EXPANSION} times the byte limit "
-            "(TTPMAP_MAX_BYTES)",
+            f"DOCX expands to {expanded / 2**20:,.0f} MB, over the "
+            f"{limits.max_expanded_bytes / 2**20:,.0f} MB limit (TTPMAP_MAX_EXPANDED_BYTES)",
             source=source,
         )
+
+
+def _bounded(blocks: Iterator[tuple[str, str]], limits: Limits, source: str | None) -> list[tuple[str, str]]:
+    """The blocks, stopping with InputTooLarge past the element, character or time limit."""
+    out: list[tuple[str, str]] = []
+    chars = 0
+    time_up = deadline(limits)
+    try:
+        for block in blocks:
+            out.append(block)
+            chars += len(block[1])
+            check_chars(chars, limits, source)
+            if len(out) % 64 == 0 and time_up():
+                raise InputTooLarge(
+                    f"DOCX took over {limits.max_seconds:g} s to read (TTPMAP_MAX_SECONDS)", source=source
+                )
+    except InputError:
+        raise
+    except Exception as exc:  # python-docx and lxml raise many types on broken files
+        raise InputError(f"corrupt DOCX ({_detail(exc)})", source=source) from None
+    return out
+
+
+def _detail(exc: Exception) -> str:
+    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+    if "XML_PARSE_HUGE" in detail:
+        return "its XML is nested too deeply or has a text block too large to parse"
+    return detail
 
 
 def _body_items(element: Any, parent: Any) -> Iterator[Paragraph | Table]:

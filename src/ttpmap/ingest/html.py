@@ -15,8 +15,8 @@ import trafilatura
 from lxml import etree
 
 from ttpmap.config import Limits
-from ttpmap.errors import InputError
-from ttpmap.ingest.text import Extracted, quiet
+from ttpmap.errors import InputError, InputTooLarge
+from ttpmap.ingest.text import Extracted, check_chars, quiet
 
 _NEVER_TEXT = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas")
 _BOILERPLATE = ("nav", "header", "footer", "aside", "form", "button", "select", "dialog")
@@ -34,26 +34,106 @@ _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]{0,200}\?>")
 _TABLE_SEPARATOR = re.compile(r"\|?(?:\s*:?-{2,}:?\s*\|)+\s*:?-*:?\s*")
 _LIST_ITEM = re.compile(r"[-*•] ")
+_HIDDEN_START = re.compile(r"<(script|style|template|noscript)\b|<!--")
+_ANY_TAG = re.compile(r"<[^<>]*>")
+_ENTITY = re.compile(r"&#?\w{1,10};")
+# The main-content extractor may drop boilerplate, but when it keeps less than this share of the
+# page's visible text it has lost content (repeated paragraphs, odd nesting): fall back to all text.
+_MAIN_SHARE = 0.2
+# When even all text is less than this share of the visible text, the parser itself lost content.
+_LOST_SHARE = 0.5
+_CHECK_FROM = 2000  # pages with fewer visible characters are too small to judge
 
 
 def read_html(data: bytes, *, source: str | None = None, limits: Limits | None = None) -> Extracted:
-    """Read a web page: title from ``<title>`` (or the first ``<h1>``), text from its main content."""
+    """Read a web page: title from ``<title>`` (or the first ``<h1>``), text from its main content.
+
+    Limits are checked before parsing (elements, characters); when the extractors lose most of the
+    page's visible text, the metadata carries a warning.
+    """
+    limits = limits or Limits()
     markup = _XML_DECLARATION.sub("", _NOT_XML.sub("", decode_html(data)))
-    try:
-        tree = lxml.html.document_fromstring(markup)
-    except (etree.LxmlError, ValueError) as exc:
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise InputError(f"unreadable HTML ({detail})", source=source) from None
-    for element in list(tree.iter(*_NEVER_TEXT, etree.Comment, etree.ProcessingInstruction)):
-        if element.getparent() is not None:
-            element.drop_tree()
+    elements = markup.count("<") - markup.count("</")
+    if elements > limits.max_elements:
+        raise InputTooLarge(
+            f"HTML has {elements:,} elements, over the {limits.max_elements:,} limit (TTPMAP_MAX_ELEMENTS)",
+            source=source,
+        )
+    visible = _visible_estimate(markup)
+    check_chars(visible, limits, source)
+    tree = _parse(markup, source)
     title = _title(tree)
     text = _main_content(tree)
     extractor = "trafilatura"
-    if not text:
+    if not text or (visible >= _CHECK_FROM and _chars(text) < _MAIN_SHARE * visible):
         text = _plain_text(tree)
         extractor = "lxml"
-    return Extracted(text, title, {"extractor": extractor})
+    metadata: dict[str, object] = {"extractor": extractor}
+    if visible >= _CHECK_FROM and _chars(text) < _LOST_SHARE * visible:
+        # libxml2 stops at 256 levels of nesting; its "huge" mode allows 2,048. The deep tree is only
+        # read by lxml's own (iterative) code, never by the content extractor.
+        deep = _plain_text(_parse(markup, source, huge=True))
+        if _chars(deep) > _chars(text):
+            text, metadata["extractor"] = deep, "lxml (deep)"
+        kept = _chars(text)
+        if kept == 0:
+            raise InputError(
+                f"no text could be extracted from about {visible:,} characters of page text "
+                "(nesting deeper than 2,048 levels or malformed markup)",
+                source=source,
+            )
+        if kept < _LOST_SHARE * visible:
+            metadata["warnings"] = [
+                f"only {kept:,} of about {visible:,} characters of the page's text could be extracted "
+                "(very deep nesting or malformed markup)"
+            ]
+    return Extracted(text, title, metadata)
+
+
+def _parse(markup: str, source: str | None, *, huge: bool = False) -> lxml.html.HtmlElement:
+    """Parse and strip scripts, styles, embedded objects, comments and processing instructions."""
+    try:
+        parser = lxml.html.HTMLParser(huge_tree=huge) if huge else None
+        tree = lxml.html.document_fromstring(markup, parser=parser)
+    except (etree.LxmlError, ValueError) as exc:
+        raise InputError(f"unreadable HTML ({_detail(exc)})", source=source) from None
+    for element in list(tree.iter(*_NEVER_TEXT, etree.Comment, etree.ProcessingInstruction)):
+        if element.getparent() is not None:
+            element.drop_tree()
+    return tree
+
+
+def _visible_estimate(markup: str) -> int:
+    """Non-space characters of text outside tags, scripts, styles and comments (entities count one)."""
+    text = _ANY_TAG.sub(" ", _strip_hidden(markup))
+    return _chars(_ENTITY.sub("&", text))
+
+
+def _strip_hidden(markup: str) -> str:
+    """The markup without script, style, template and noscript blocks and comments (one linear pass)."""
+    lower = markup.lower()
+    parts: list[str] = []
+    pos = 0
+    while (found := _HIDDEN_START.search(lower, pos)) is not None:
+        parts.append(markup[pos : found.start()])
+        closing = "-->" if found.group(1) is None else f"</{found.group(1)}"
+        end = lower.find(closing, found.end())
+        if end < 0:
+            return "".join(parts)
+        pos = end + len(closing)
+    parts.append(markup[pos:])
+    return "".join(parts)
+
+
+def _chars(text: str) -> int:
+    return len(text) - sum(text.count(c) for c in " \t\n\r\f\v")
+
+
+def _detail(exc: Exception) -> str:
+    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+    if "XML_PARSE_HUGE" in detail or "Huge input" in detail:
+        return "nested too deeply or with a text block too large to parse"
+    return detail
 
 
 def decode_html(data: bytes) -> str:

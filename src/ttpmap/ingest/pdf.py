@@ -11,11 +11,11 @@ from collections import Counter
 from typing import Any
 
 from pypdf import PasswordType, PdfReader
-from pypdf.errors import DependencyError
+from pypdf.errors import DependencyError, LimitReachedError
 
 from ttpmap.config import Limits
 from ttpmap.errors import InputError, InputTooLarge
-from ttpmap.ingest.text import Extracted, quiet
+from ttpmap.ingest.text import Extracted, check_chars, quiet
 
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _DIGITS = re.compile(r"\d+")
@@ -63,12 +63,21 @@ def read_pdf(data: bytes, *, source: str | None = None, limits: Limits | None = 
             )
         pages: list[list[str]] = []
         failed = 0
+        chars = 0
+        first_error = ""
         for number in range(1, page_count + 1):
             try:
                 raw = reader.pages[number - 1].extract_text() or ""
-            except Exception:  # one broken page should not lose the others
+            except LimitReachedError as exc:
+                raise _limit(exc, source) from None
+            except RecursionError:
+                raise _corrupt(RecursionError(), source) from None
+            except Exception as exc:  # one broken page should not lose the others
                 raw = ""
                 failed += 1
+                first_error = first_error or _detail(exc)
+            chars += len(raw)
+            check_chars(chars, limits, source)
             pages.append(_page_lines(raw))
             elapsed = time.monotonic() - started
             if elapsed > limits.max_seconds:
@@ -79,7 +88,7 @@ def read_pdf(data: bytes, *, source: str | None = None, limits: Limits | None = 
                 )
         title = _metadata_title(reader)
     if failed == page_count:
-        raise InputError("corrupt PDF (no page could be read)", source=source)
+        raise InputError(f"corrupt PDF (no page could be read: {first_error})", source=source)
     text = _reflow(_drop_running_lines(pages))
     if not text.strip():
         raise InputError("no extractable text (scanned PDF?)", source=source)
@@ -111,8 +120,20 @@ def _open(data: bytes, source: str | None) -> PdfReader:
 
 
 def _corrupt(exc: Exception, source: str | None) -> InputError:
-    detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-    return InputError(f"corrupt or truncated PDF ({detail})", source=source)
+    if isinstance(exc, LimitReachedError):
+        return _limit(exc, source)
+    if isinstance(exc, RecursionError):
+        return InputError("malformed PDF (its objects refer to each other in a loop)", source=source)
+    return InputError(f"corrupt or truncated PDF ({_detail(exc)})", source=source)
+
+
+def _limit(exc: Exception, source: str | None) -> InputTooLarge:
+    """pypdf refused to inflate or parse something this large: a resource limit, not corruption."""
+    return InputTooLarge(f"PDF is over a safety limit of the PDF parser ({_detail(exc)})", source=source)
+
+
+def _detail(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def _metadata_title(reader: PdfReader) -> str:

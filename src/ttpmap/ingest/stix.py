@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ttpmap.config import Limits
-from ttpmap.errors import InputError
+from ttpmap.errors import InputError, InputTooLarge
 from ttpmap.ingest.text import Extracted, markdown_to_text
 
 _LABELS = {
@@ -50,6 +50,12 @@ def read_stix(data: bytes, *, source: str | None = None, limits: Limits | None =
     objects = bundle.get("objects")
     if not isinstance(objects, list):
         raise InputError('malformed STIX bundle: "objects" is missing or not a list', source=source)
+    limit = (limits or Limits()).max_elements
+    if len(objects) > limit:
+        raise InputTooLarge(
+            f"STIX bundle has {len(objects):,} objects, over the {limit:,} limit (TTPMAP_MAX_ELEMENTS)",
+            source=source,
+        )
     objects = [obj for obj in objects if isinstance(obj, dict)]
     by_id = {obj["id"]: obj for obj in objects if isinstance(obj.get("id"), str)}
     reports = [obj for obj in objects if obj.get("type") == "report"]

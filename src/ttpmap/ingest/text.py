@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from ttpmap.config import Limits
-from ttpmap.errors import InputError, UnsupportedInput
+from ttpmap.errors import InputError, InputTooLarge, UnsupportedInput
 
 MAX_LINE_CHARS = 1_000_000
 """A longer line is minified data or junk, not a report."""
@@ -119,6 +119,15 @@ def check_line_length(text: str, source: str | None = None) -> None:
         pos = end + 1
 
 
+def check_chars(count: int, limits: Limits, source: str | None = None) -> None:
+    """Raise InputTooLarge when ``count`` characters of text are over the character limit."""
+    if count > limits.max_chars:
+        raise InputTooLarge(
+            f"text is {count:,} characters, over the {limits.max_chars:,}-character limit (TTPMAP_MAX_CHARS)",
+            source=source,
+        )
+
+
 @contextmanager
 def quiet(logger_name: str) -> Iterator[None]:
     """Silence a parser library's warnings (pypdf, trafilatura) while it reads untrusted input."""
@@ -148,6 +157,7 @@ def read_text(data: bytes, *, source: str | None = None, limits: Limits | None =
     text, encoding = decode_text(data, source)
     text = _LINE_BREAKS.sub("\n", text)
     check_line_length(text, source)
+    check_chars(len(text), limits or Limits(), source)
     return Extracted(text, "", {"encoding": encoding})
 
 
@@ -156,6 +166,7 @@ def read_markdown(data: bytes, *, source: str | None = None, limits: Limits | No
     text, encoding = decode_text(data, source)
     text = _LINE_BREAKS.sub("\n", text)
     check_line_length(text, source)
+    check_chars(len(text), limits or Limits(), source)
     clean, title = markdown_to_text(text)
     return Extracted(clean, title, {"encoding": encoding})
 

@@ -5,16 +5,15 @@ Importing this package is cheap: WeasyPrint and pymisp are imported only when a 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ttpmap.errors import ExportError, UsageError
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Analysis
+from ttpmap.publish.files import safe_stem, write_atomic
 
 FORMATS = ("advisory", "brief", "navigator", "stix", "misp", "csv", "json")
-_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
 
 __all__ = ["FORMATS", "ExportIncomplete", "export"]
 
@@ -49,21 +48,35 @@ def export(
     out_dir: Path,
     *,
     stem: str | None = None,
+    max_iocs: int | None = None,
+    on_written: Callable[[Path], None] | None = None,
 ) -> list[Path]:
     """Write the requested formats to ``out_dir`` as ``<stem>-<kind>.<ext>`` and return the paths.
 
-    PDFs (advisory, brief) are rendered last, after every other file. Formats that cannot be produced
-    (PDF without Pango, MISP without pymisp) do not stop the others: one ExportIncomplete (an
-    ExportError) is raised at the end, naming the missing files and carrying ``written``.
+    Each file is written atomically (temporary file and rename; an existing file of that name, or a
+    symlink planted there, is replaced, never written through) and reported to ``on_written`` as
+    soon as it exists. At most ``max_iocs`` indicators are exported (default: TTPMAP_MAX_IOCS), with
+    a note when some are left out. PDFs (advisory, brief) are rendered last. Formats that cannot be
+    produced (PDF without Pango, MISP without pymisp) do not stop the others: one ExportIncomplete
+    (an ExportError) is raised at the end, naming the missing files and carrying ``written``.
     """
+    from ttpmap.config import Limits
     from ttpmap.publish.context import default_stem
+    from ttpmap.publish.limits import cap_iocs
 
     wanted = resolve_formats(formats)
     stem = stem or default_stem(analysis)
-    if not _STEM.fullmatch(stem):
-        raise UsageError(f"invalid output name {stem!r}: use letters, digits, '.', '_' or '-'")
+    if stem != safe_stem(stem):
+        raise UsageError(
+            f"invalid output name {stem!r}: use letters, digits, '.', '_' or '-', not first '.' or '-'"
+        )
+    analysis = cap_iocs(analysis, Limits.from_env().max_iocs if max_iocs is None else max_iocs)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot use {out_dir} as the output folder: {exc.strerror or exc}") from None
+    report = on_written or (lambda path: None)
 
     written: list[Path] = []
     pdfs: list[tuple[str, Path]] = []
@@ -75,6 +88,8 @@ def export(
             problems.setdefault(str(exc), []).append(out_dir / f"{stem}-{fmt}")
             continue
         written.extend(paths)
+        for path in paths:
+            report(path)
         if pdf_html is not None:
             pdfs.append((pdf_html, out_dir / f"{stem}-{fmt}.pdf"))
 
@@ -84,6 +99,7 @@ def export(
         for html, path in pdfs:
             try:
                 written.append(html_to_pdf(html, path))
+                report(path)
             except ExportError as exc:
                 problems.setdefault(str(exc), []).append(path)
 
@@ -97,11 +113,6 @@ def export(
 
 
 Writer = Callable[[Analysis, "KnowledgeBase | None", Path, str], tuple[list[Path], "str | None"]]
-
-
-def _write_text(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8", newline="")
-    return path
 
 
 def _advisory(
@@ -123,13 +134,13 @@ def _navigator(
 ) -> tuple[list[Path], None]:
     from ttpmap.publish import navigator
 
-    return [_write_text(out_dir / f"{stem}-layer.json", navigator.to_json(analysis, kb))], None
+    return [write_atomic(out_dir / f"{stem}-layer.json", navigator.to_json(analysis, kb))], None
 
 
 def _stix(analysis: Analysis, kb: KnowledgeBase | None, out_dir: Path, stem: str) -> tuple[list[Path], None]:
     from ttpmap.publish import stix
 
-    return [_write_text(out_dir / f"{stem}-stix.json", stix.to_json(analysis, kb))], None
+    return [write_atomic(out_dir / f"{stem}-stix.json", stix.to_json(analysis, kb))], None
 
 
 def _misp(analysis: Analysis, kb: KnowledgeBase | None, out_dir: Path, stem: str) -> tuple[list[Path], None]:
@@ -139,20 +150,20 @@ def _misp(analysis: Analysis, kb: KnowledgeBase | None, out_dir: Path, stem: str
         text = misp.to_json(analysis, kb)
     except ImportError as exc:
         raise ExportError("MISP export needs pymisp (pip install 'ttpmap[publish]')") from exc
-    return [_write_text(out_dir / f"{stem}-misp.json", text)], None
+    return [write_atomic(out_dir / f"{stem}-misp.json", text)], None
 
 
 def _csv(analysis: Analysis, kb: KnowledgeBase | None, out_dir: Path, stem: str) -> tuple[list[Path], None]:
     from ttpmap.publish import csv
 
     return [
-        _write_text(out_dir / f"{stem}-techniques.csv", csv.techniques_csv(analysis, kb)),
-        _write_text(out_dir / f"{stem}-iocs.csv", csv.iocs_csv(analysis)),
+        write_atomic(out_dir / f"{stem}-techniques.csv", csv.techniques_csv(analysis, kb)),
+        write_atomic(out_dir / f"{stem}-iocs.csv", csv.iocs_csv(analysis)),
     ], None
 
 
 def _json(analysis: Analysis, kb: KnowledgeBase | None, out_dir: Path, stem: str) -> tuple[list[Path], None]:
-    return [_write_text(out_dir / f"{stem}.json", analysis.to_json() + "\n")], None
+    return [write_atomic(out_dir / f"{stem}.json", analysis.to_json() + "\n")], None
 
 
 _WRITERS: dict[str, Writer] = {

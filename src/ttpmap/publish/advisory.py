@@ -16,8 +16,9 @@ from ttpmap.publish.context import (
     best_evidence,
     by_tactic,
     created,
+    display_source,
+    display_title,
     domain_label,
-    source_label,
     technique_name,
     technique_url,
 )
@@ -150,7 +151,7 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
     stamp = created(analysis)
     iocs = analysis.iocs
     groups = by_tactic(analysis, kb)
-    title = one_line(analysis.document.title) or "Untitled report"
+    title = display_title(analysis)
 
     tactics = []
     described: dict[str, str] = {}  # technique -> the tactic whose section quotes its evidence
@@ -292,8 +293,9 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
         "attack_version": version,
         "attack_domain": domain_label(analysis),
         "generator": f"ttpmap {__version__}",
-        "source": source_label(analysis) or title,
+        "source": display_source(analysis) or title,
         "sha256": analysis.document.sha256,
+        "notes": [defang_text(one_line(note), iocs) for note in analysis.notes],
         "summary": _summary(analysis, title, tactics, indicator_rows, cves, candidates, stated),
         "stated": stated,
         "key_findings": _key_findings(analysis, kb, tactics, indicator_rows, cves),

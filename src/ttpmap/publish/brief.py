@@ -9,7 +9,7 @@ from typing import Any
 from ttpmap import __version__
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Analysis
-from ttpmap.publish.context import created, ordered_tactics, tactics_of
+from ttpmap.publish.context import created, display_title, ordered_tactics, tactics_of
 from ttpmap.publish.figures import bar_chart_svg
 from ttpmap.publish.markup import one_line, truncate
 from ttpmap.publish.render import render_document, write_document
@@ -221,7 +221,7 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
     headline, basis = _who(analysis)
     return {
         "title": "Leaders' brief: cyber intrusion",
-        "subject": truncate(plain(analysis.document.title), 160) or "Untitled report",
+        "subject": truncate(plain(display_title(analysis, "")), 160) or "Untitled report",
         "date": f"{stamp.day} {stamp:%B %Y}",
         "tlp": "TLP:CLEAR",
         "generator": f"ttpmap {__version__}",

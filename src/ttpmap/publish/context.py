@@ -121,6 +121,29 @@ def default_stem(analysis: Analysis) -> str:
     return slug[:80] or "analysis"
 
 
+def display_title(analysis: Analysis, fallback: str = "Untitled report") -> str:
+    """The document title for people: one line, every indicator and URL in it defanged.
+
+    Titles often come from a page's ``<title>`` or a first line that the body's indicators miss, so
+    the title's own indicators are found too.
+    """
+    from ttpmap.extract.iocs import find_iocs
+    from ttpmap.publish.markup import defang_text, one_line
+
+    title = one_line(analysis.document.title)
+    if not title:
+        return fallback
+    return defang_text(title, [*analysis.iocs, *find_iocs(title)])
+
+
+def display_source(analysis: Analysis) -> str:
+    """``source_label`` for people: a URL defanged so that no viewer turns it into a live link."""
+    from ttpmap.publish.markup import defang_text
+
+    label = source_label(analysis)
+    return defang_text(label, analysis.iocs) if label else ""
+
+
 def source_label(analysis: Analysis) -> str:
     """The source as it may be shown to others: a URL as is, a local path by its file name only."""
     source = analysis.document.source or ""

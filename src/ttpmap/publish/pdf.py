@@ -23,10 +23,12 @@ def html_to_pdf(html: str, path: Path) -> Path:
     except (ImportError, OSError) as exc:
         raise ExportError(f"{PANGO_HINT} ({type(exc).__name__})") from exc
 
-    weasyprint.HTML(
+    from ttpmap.publish.files import write_atomic
+
+    pdf = weasyprint.HTML(
         string=html, base_url=str(path.parent), url_fetcher=_data_only_fetcher(weasyprint)
-    ).write_pdf(str(path))
-    return path
+    ).write_pdf()
+    return write_atomic(path, pdf)
 
 
 def _data_only_fetcher(weasyprint: Any) -> Any:

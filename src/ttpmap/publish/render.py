@@ -83,11 +83,10 @@ def write_document(
     out_dir: Path, stem: str, kind: str, figure_suffix: str, svg: str, render: Callable[..., str]
 ) -> tuple[list[Path], str]:
     """Write ``<stem>-<kind>.md``, its SVG figure and ``.html``; return the paths and the HTML for PDF."""
-    figure = out_dir / f"{stem}-{figure_suffix}.svg"
-    figure.write_text(svg, encoding="utf-8")
-    md = out_dir / f"{stem}-{kind}.md"
-    md.write_text(render("markdown", figure=figure.name), encoding="utf-8")
+    from ttpmap.publish.files import write_atomic
+
+    figure = write_atomic(out_dir / f"{stem}-{figure_suffix}.svg", svg)
+    md = write_atomic(out_dir / f"{stem}-{kind}.md", render("markdown", figure=figure.name))
     html_text = render("html")
-    html = out_dir / f"{stem}-{kind}.html"
-    html.write_text(html_text, encoding="utf-8")
+    html = write_atomic(out_dir / f"{stem}-{kind}.html", html_text)
     return [md, figure, html], html_text
