@@ -3,7 +3,8 @@
 A parser stuck on a hostile page or element cannot be interrupted from inside, so the work runs in
 a forked child that the parent kills when ``TTPMAP_MAX_SECONDS`` pass. The child also gets an
 address-space cap of ``TTPMAP_MAX_MEMORY_MB`` above what it inherited. Results come back as JSON,
-never as pickles. Where ``fork`` is unavailable the work runs in-process with the readers' own checks.
+never as pickles. Where ``fork`` is unavailable, or inside a daemonic process such as a Dask worker, the work runs
+in-process with the readers' own checks.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ _ERRORS: dict[str, type[InputError]] = {
 
 def run_bounded(work: Work, limits: Limits, source: str | None = None) -> dict[str, Any]:
     """Return ``work()`` (a JSON-able dict) or raise the InputError it raised, within the time budget."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon:
+        # a daemonic process (e.g. a Dask worker) may not have children: the readers' own checks apply
         return _in_process(work, limits)
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
