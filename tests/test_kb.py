@@ -324,6 +324,19 @@ def test_attack_environment_variable_names_the_bundle(
     assert resolve_source("explicit.json", "enterprise") == "explicit.json"  # a flag still wins
 
 
+def test_attack_environment_variable_reaches_the_python_api(tmp_path: Path, monkeypatch) -> None:
+    """``ttpmap.analyze()`` loads its default KB through the same configuration path as the CLI."""
+    import ttpmap
+    from ttpmap.errors import KnowledgeBaseError
+
+    report = tmp_path / "r.md"
+    report.write_text("See T1190.", encoding="utf-8")
+    missing = tmp_path / "no-such-bundle.json"
+    monkeypatch.setenv("TTPMAP_ATTACK", str(missing))
+    with pytest.raises(KnowledgeBaseError, match=r"no-such-bundle\.json"):
+        ttpmap.analyze(report, options=ttpmap.Options(techniques=False))
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
