@@ -134,7 +134,7 @@ def _sample_scores(labels: Path, predicted: dict[tuple[str, str], str]) -> None:
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
     print(f"  labelled sample ({labels.name}): tp {tp} fp {fp} fn {fn} (not found {missing})", end="  ")
-    print(f"precision {p:.3f}  recall {r:.3f}  (OUT-OF-SAMPLE labels)")
+    print(f"precision {p:.3f}  recall {r:.3f}  (out-of-sample unless the rules were tuned on this file)")
 
 
 def index_timing() -> None:

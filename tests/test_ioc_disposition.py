@@ -157,7 +157,8 @@ def test_ioc_table_rows_keep_their_columns_as_context():
 
 
 def test_prose_is_not_a_table():
-    assert Tables("A line with a | pipe.\nAnother | one.\n").rows == []
+    assert Tables("A line with a | pipe.\nAnd a line without one.\n").rows == []
+    assert Tables("a | b | c\nd | e\nf | g\n").rows == []  # cells do not line up with the first line
 
 
 @pytest.mark.parametrize(
@@ -191,3 +192,22 @@ def test_one_cve_extractor_for_iocs_and_entities(kb):
     entities = [c.id for c in find_entities(doc, kb).cves]
     assert sorted(iocs) == sorted(entities) == ["CVE-2021-26855", "CVE-2021-27065", "CVE-2023-1234567"]
     assert (find_cves(text)[0].id, find_cves(text)[0].count) == ("CVE-2021-26855", 2)
+
+
+@pytest.mark.parametrize("suffix", ["md", "html", "docx", "pdf"])
+def test_example_report_gives_the_same_actor_indicators_in_every_format(suffix):
+    from pathlib import Path
+
+    from ttpmap.ingest import load
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    doc = load(examples / f"apt-exchange-intrusion.{suffix}")
+    found = {i.value: i for i in find_iocs(doc.text, doc.sentences)}
+    assert sum(1 for i in found.values() if i.actionable) == 27
+    ip = found["45.77.10.22"]
+    assert ip.role == IocRole.DOWNLOAD and ip.evidence is not None
+    assert "staging server" in ip.evidence.text
+    if suffix != "pdf":  # PDF text loses the table's columns
+        assert ip.evidence.context.get("Context") == "Leased VPS; hosted the tool staging server"
+    assert found["203.0.113.57"].disposition == Disposition.PRIVATE
+    assert found["C:\\Windows\\System32\\comsvcs.dll"].disposition == Disposition.BENIGN

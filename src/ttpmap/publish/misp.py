@@ -122,6 +122,7 @@ def to_event(
             uuid=str(uuid.uuid5(NAMESPACE, f"{seed}|{misp_type}|{value}")),
             timestamp=stamp,
         )
+        assert not isinstance(attr, list)  # one value in, one attribute out
         for tag in tags:
             attr.add_tag(tag)
 

@@ -185,12 +185,14 @@ def to_bundle(analysis: Analysis, kb: KnowledgeBase | None = None) -> stix2.Bund
     for ref in analysis.entities.software:
         sw = kb.software.get(ref.id) if kb else None
         kind = sw.kind if sw else "tool"
-        refs = [_attack_ref(ref.id, sw.url if sw else "")]
+        sw_refs = [_attack_ref(ref.id, sw.url if sw else "")]
         name = sw.name if sw else ref.name
         if kind == "malware":
-            oid = b.add(stix2.Malware, "malware", ref.id, name=name, is_family=True, external_references=refs)
+            oid = b.add(
+                stix2.Malware, "malware", ref.id, name=name, is_family=True, external_references=sw_refs
+            )
         else:
-            oid = b.add(stix2.Tool, "tool", ref.id, name=name, external_references=refs)
+            oid = b.add(stix2.Tool, "tool", ref.id, name=name, external_references=sw_refs)
         b.relate(campaign, "uses", oid)
 
     cves = dict.fromkeys([c.id.upper() for c in analysis.entities.cves])

@@ -22,6 +22,7 @@ from ttpmap.defang import defang
 from ttpmap.extract.cves import cve_mentions
 from ttpmap.extract.iocs.disposition import decide
 from ttpmap.extract.iocs.finding import find_candidates
+from ttpmap.extract.iocs.scan import occurrences
 from ttpmap.extract.iocs.tables import Tables
 from ttpmap.extract.iocs.validation import IP_TYPES, is_private
 from ttpmap.extract.iocs.warninglists import WarningLists, warninglists
@@ -42,7 +43,7 @@ def _pattern(value: str) -> re.Pattern[str]:
     m = _SCHEME.match(value)
     if m:
         scheme = (r"h(?:tt|xx)" + m.group(2)) if m.group(1) else (r"f(?:t|x)" + m.group(4))
-        scheme += r"(?:\[?:\]?//|://)"
+        scheme += r"(?:\[?:\]?//|\[://\]|\[:/\]/|://)"
         value = value[m.end() :]
     body = "".join(
         _DOT if c == "." else _AT if c == "@" else r"(?:\[:\]|:)" if c == ":" else re.escape(c) for c in value
@@ -50,13 +51,23 @@ def _pattern(value: str) -> re.Pattern[str]:
     return re.compile(scheme + body, re.IGNORECASE)
 
 
-def locate(text: str, value: str) -> tuple[int, int] | None:
-    """The span of the first mention of ``value`` in ``text``, as written (defanged or not)."""
-    m = _pattern(value).search(text)
-    if m:
-        return m.span()
-    i = text.lower().find(value.lower())
-    return (i, i + len(value)) if i >= 0 else None
+def locate(
+    text: str, value: str, ioc_type: IocType, region: tuple[int, int] | None = None
+) -> tuple[int, int] | None:
+    """The span of the first mention of ``value`` in ``text``, as written (defanged or not), looked for
+    in ``region`` (where the finder saw it) first, then in the whole text."""
+    for start, end in ([region] if region else []) + [(0, len(text))]:
+        hay = text[start:end]
+        hits = occurrences(hay.lower(), value.lower(), ioc_type)  # standing on its own, as written
+        if hits:
+            return start + hits[0], start + hits[0] + len(value)
+        m = _pattern(value).search(hay)
+        if m:
+            return start + m.start(), start + m.end()
+        i = hay.lower().find(value.lower())
+        if i >= 0:
+            return start + i, start + i + len(value)
+    return None
 
 
 def _linked(text: str, span: tuple[int, int]) -> bool:
@@ -98,7 +109,8 @@ def find_iocs(
     starts = [s.start for s in sentences]
     tables = Tables(text)
     found: list[tuple[IocType, str, int, tuple[int, int] | None]] = [
-        (c.ioc_type, c.value, max(c.count, 1), locate(text, c.value)) for c in find_candidates(text)
+        (c.ioc_type, c.value, max(c.count, 1), locate(text, c.value, c.ioc_type, c.region))
+        for c in find_candidates(text)
     ]
     found += [(IocType.CVE, cve, len(spans), spans[0]) for cve, spans in cve_mentions(text).items()]
     found.sort(key=lambda f: (_TYPE_RANK[f[0]], f[3][0] if f[3] else len(text)))

@@ -89,29 +89,43 @@ def _drop_blobs(piece: str) -> str:
     return _LONG_RUN.sub(shorten, piece) if len(piece) > _MAX_RUN else piece
 
 
-def _pieces(text: str) -> Iterator[str]:
-    for para in _PARAGRAPH_BREAK.split(text):
+Piece = tuple[int, int, str]  # the span of the text it comes from, and the text to parse
+
+
+def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
+    start = 0
+    for m in _PARAGRAPH_BREAK.finditer(text):
+        yield start, m.start()
+        start = m.end()
+    yield start, len(text)
+
+
+def _pieces(text: str) -> Iterator[Piece]:
+    for start, end in _paragraphs(text):
+        para = text[start:end]
         if len(para) <= _MAX_PIECE:
-            yield _drop_blobs(para)
+            yield start, end, _drop_blobs(para)
             continue
-        for line in para.splitlines():
-            line = _drop_blobs(line)
+        offset = start
+        for raw_line in para.splitlines(keepends=True):
+            line_start, offset = offset, offset + len(raw_line)
+            line = _drop_blobs((raw_line.splitlines() or [""])[0])
             while len(line) > _MAX_PIECE:
                 cut = line.rfind(" ", 0, _MAX_PIECE)
                 cut = cut if cut > 0 else _MAX_PIECE
-                yield line[:cut]
+                yield line_start, offset, line[:cut]
                 line = line[cut:]
-            yield line
+            yield line_start, offset, line
 
 
-def _batches(text: str) -> Iterator[list[str]]:
-    buf: list[str] = []
+def _batches(text: str) -> Iterator[list[Piece]]:
+    buf: list[Piece] = []
     size = 0
     for piece in _pieces(text):
-        if not (_MAY_HOLD_IOC.search(piece) or _MAY_HOLD_IOC_CASED.search(piece)):
+        if not (_MAY_HOLD_IOC.search(piece[2]) or _MAY_HOLD_IOC_CASED.search(piece[2])):
             continue
         buf.append(piece)
-        size += len(piece) + 2
+        size += len(piece[2]) + 2
         if size >= _BATCH:
             yield buf
             buf, size = [], 0
@@ -158,8 +172,9 @@ def find_candidates(text: str) -> list[Found]:
     ordered by type (``IocType`` order) then first occurrence."""
     scan = Scan()
     for pieces in _batches(text):
-        batch_text = "\n\n".join(pieces)
-        b = scan.add_batch(batch_text, "\n\n".join(_refang(p) for p in pieces))
+        raws = [p for _, _, p in pieces]
+        batch_text = "\n\n".join(raws)
+        b = scan.add_batch(raws, [_refang(p) for p in raws], [(s, e) for s, e, _ in pieces])
         raw = _ioc_finder(batch_text, included_ioc_types=_MAIN_TYPES)
         complete_lines = [line for line in batch_text.splitlines() if _NEEDS_COMPLETE.search(line)]
         if complete_lines:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from ttpmap.models import IocType
@@ -55,6 +56,7 @@ class Found:
     located: bool = False
     batches: set[int] = field(default_factory=set)
     spots: list[tuple[int, int]] = field(default_factory=list)
+    region: tuple[int, int] | None = None  # the span of the original text holding the first mention
 
 
 # Paths and keys are never defanged, and refanging can damage them ("\\." becomes "."), so they are
@@ -72,13 +74,26 @@ class Scan:
         self.offsets: list[int] = []
         self.found: dict[tuple[IocType, str], Found] = {}
         self._size = 0
+        # per batch: where each piece starts in the raw and in the refanged batch text, and the span of
+        # the original text it came from (refanging changes lengths, so positions map piece by piece)
+        self._starts: list[tuple[list[int], list[int]]] = []
+        self._regions: list[list[tuple[int, int]]] = []
 
-    def add_batch(self, raw: str, fanged: str) -> int:
-        self.raw.append(raw)
-        self.fanged.append(fanged)
+    def add_batch(self, raw: list[str], fanged: list[str], regions: list[tuple[int, int]]) -> int:
+        """Add the pieces of one batch (as written, refanged, and their spans in the original text)."""
+        raw_text, fanged_text = "\n\n".join(raw), "\n\n".join(fanged)
+        self.raw.append(raw_text)
+        self.fanged.append(fanged_text)
         self.offsets.append(self._size)
-        self._size += max(len(raw), len(fanged)) + 2
+        self._size += max(len(raw_text), len(fanged_text)) + 2
+        self._starts.append((_starts(raw), _starts(fanged)))
+        self._regions.append(regions)
         return len(self.raw) - 1
+
+    def region(self, batch: int, pos: int, raw: bool) -> tuple[int, int]:
+        """The span of the original text whose piece holds position ``pos`` of a batch text."""
+        starts = self._starts[batch][0 if raw else 1]
+        return self._regions[batch][max(0, bisect.bisect_right(starts, pos) - 1)]
 
     def lower(self, batch: int, raw: bool) -> str:
         key = (batch, raw)
@@ -104,7 +119,8 @@ class Scan:
             item.located = True
             item.count += len(hits)
             pos = self.offsets[batch] + hits[0]
-            item.first = pos if item.first < 0 else min(item.first, pos)
+            if item.first < 0 or pos < item.first:
+                item.first, item.region = pos, self.region(batch, hits[0], use_raw)
             if ioc_type == "domain" and not use_raw:
                 item.spots.extend((batch, h) for h in hits)
         else:
@@ -113,7 +129,17 @@ class Scan:
             item.count = max(item.count, 1)
             if item.first < 0:
                 item.first = self.offsets[batch] + len(self.raw[batch])
+                regions = self._regions[batch]
+                item.region = (regions[0][0], regions[-1][1])
 
     def around(self, batch: int, pos: int, width: int = 60) -> tuple[str, str]:
         text = self.fanged[batch]
         return text[max(0, pos - width) : pos], text[pos : pos + width]
+
+
+def _starts(pieces: list[str]) -> list[int]:
+    out, pos = [], 0
+    for p in pieces:
+        out.append(pos)
+        pos += len(p) + 2
+    return out

@@ -22,46 +22,55 @@ class Row:
 
 
 def _cells(line: str) -> list[str]:
-    if "\t" in line and "|" not in line:
+    if "|" not in line:
         return [c.strip() for c in line.split("\t")]
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
-def _is_row(line: str) -> bool:
-    stripped = line.strip()
-    return (stripped.startswith("|") and stripped.count("|") >= 2) or (
-        line.count("\t") >= 1 and len([c for c in line.split("\t") if c.strip()]) >= 2
-    )
+def _may_be_row(line: str) -> bool:
+    return ("|" in line or "\t" in line.strip()) and len([c for c in _cells(line) if c]) >= 2
+
+
+def _lines(text: str) -> list[tuple[int, int, str]]:
+    out, offset = [], 0
+    for raw in text.splitlines(keepends=True):
+        body = (raw.splitlines() or [""])[0]
+        out.append((offset, offset + len(body), body))
+        offset += len(raw)
+    return out
 
 
 class Tables:
-    """The table rows of a text, found once, looked up by offset."""
+    """The table rows of a text, found once, looked up by offset. A table is a run of at least two
+    consecutive lines split into the same number (two or more) of cells by ``|`` or tabs: Markdown
+    pipe tables and the rows ingest writes for HTML and DOCX tables; the first line is the header."""
 
     def __init__(self, text: str) -> None:
         self.rows: list[Row] = []
-        offset = 0
-        header: list[str] = []
         caption = ""
-        last_prose = ""
-        in_table = False
-        for line in text.splitlines(keepends=True):
-            start, end = offset, offset + len(line.rstrip("\r\n"))
-            offset += len(line)
-            if not _is_row(line):
-                in_table = False
-                if line.strip():
-                    last_prose = line.strip()
+        run: list[tuple[int, int, str]] = []
+        for start, end, line in [*_lines(text), (len(text), len(text), "")]:
+            if _may_be_row(line) or (run and _SEPARATOR.match(line)):
+                run.append((start, end, line))
                 continue
-            cells = _cells(line)
-            if not in_table:
-                in_table, header, caption = True, cells, last_prose
-                continue
-            if _SEPARATOR.match(line):
-                continue
-            names = [h or f"column {i + 1}" for i, h in enumerate(header)]
-            named = {names[i] if i < len(names) else f"column {i + 1}": c for i, c in enumerate(cells)}
-            self.rows.append(Row(start, end, named, caption))
+            self._table(run, caption)
+            run = []
+            if line.strip():
+                caption = line.strip()
         self._starts = [r.start for r in self.rows]
+
+    def _table(self, run: list[tuple[int, int, str]], caption: str) -> None:
+        body = [(s, e, _cells(line)) for s, e, line in run if not _SEPARATOR.match(line)]
+        if len(body) < 2:
+            return
+        header = [h or f"column {i + 1}" for i, h in enumerate(body[0][2])]
+        width = len(header)
+        if sum(len(cells) == width for _, _, cells in body[1:]) * 2 < len(body) - 1:
+            return  # most lines do not share the header's columns: prose with pipes, not a table
+        for start, end, cells in body[1:]:
+            if len(cells) > width:  # a "|" inside the last cell (a command line)
+                cells = [*cells[: width - 1], " | ".join(cells[width - 1 :])]
+            self.rows.append(Row(start, end, dict(zip(header, cells, strict=False)), caption))
 
     def row_at(self, pos: int) -> Row | None:
         """The row holding offset ``pos``, if it is inside a table."""
