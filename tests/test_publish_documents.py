@@ -244,16 +244,20 @@ def test_brief_and_advisory_lead_with_the_reports_own_attribution(kb, analysis_a
     from ttpmap.publish.wording import behavioural_check, ordinal, stated_lead
 
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 22)] == ["1st", "2nd", "3rd", "4th", "11th", "22nd"]
-    analysis = analysis_apt.model_copy(deep=True)
-    top = analysis.attribution[0]
+    top = analysis_apt.attribution[0]
     apt40 = StatedGroup(name="APT40", role="responsible", id=top.id, attack_name=top.name, in_attack=True)
-    analysis.stated_attribution = StatedAttribution(
+    stated = StatedAttribution(
         groups=[apt40],
         nationality=["China"],
         sponsor="Ministry of State Security (China)",
         confidence="moderate",
     )
-    top.explanation.update(behavioural_rank=2, groups_ranked=152)
+    top = top.model_copy(
+        update={"explanation": {**top.explanation, "behavioural_rank": 2, "groups_ranked": 152}}
+    )
+    analysis = analysis_apt.model_copy(
+        update={"stated_attribution": stated, "attribution": [top, *analysis_apt.attribution[1:]]}
+    )
     lead = stated_lead(analysis.stated_attribution)
     assert lead.startswith(f"The report attributes this activity to APT40 ({top.name})")
     check = behavioural_check(analysis.stated_attribution, analysis.attribution)
@@ -263,9 +267,8 @@ def test_brief_and_advisory_lead_with_the_reports_own_attribution(kb, analysis_a
     assert ctx["summary"][-1].startswith("The report attributes") or lead in " ".join(ctx["summary"])
     assert build_brief_context(analysis, kb)["who_headline"] == lead
     # a stated actor the behaviour does not support is flagged for review
-    top.explanation.update(behavioural_rank=9)
-    other = analysis.attribution[0].model_copy(update={"id": "G9999", "name": "Other"})
-    analysis.attribution.insert(0, other)
+    demoted = top.model_copy(update={"explanation": {**top.explanation, "behavioural_rank": 9}})
+    other = top.model_copy(update={"id": "G9999", "name": "Other"})
     assert "fits Other better than the stated actor" in behavioural_check(
-        analysis.stated_attribution, analysis.attribution
+        analysis.stated_attribution, [other, demoted, *analysis.attribution[1:]]
     )

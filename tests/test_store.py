@@ -38,16 +38,15 @@ def apt_text() -> str:
 
 def _variant(analysis: Analysis, sha: str, *, keep: int, iocs: list[Indicator] | None = None) -> Analysis:
     """A copy of ``analysis`` as if it were another document with fewer techniques."""
-    copy = analysis.model_copy(deep=True)
-    copy.document.sha256 = sha
-    copy.document.title = f"Report {sha[:4]}"
-    copy.techniques = copy.techniques[:keep]
-    copy.entities.software = []
-    copy.entities.groups = []
-    copy.entities.cves = []
-    copy.attribution = []
-    copy.iocs = iocs or []
-    return copy
+    return analysis.model_copy(
+        update={
+            "document": analysis.document.model_copy(update={"sha256": sha, "title": f"Report {sha[:4]}"}),
+            "techniques": analysis.techniques[:keep],
+            "entities": analysis.entities.model_copy(update={"software": [], "groups": [], "cves": []}),
+            "attribution": [],
+            "iocs": iocs or [],
+        }
+    )
 
 
 def test_migration_creates_the_orm_schema_exactly(store):
@@ -69,8 +68,7 @@ def test_reopening_is_idempotent_and_keeps_data(store, analysis_apt, apt_text):
 
 def test_save_is_one_analysis_per_key_and_replaces_query_rows(store, analysis_apt, apt_text):
     save_analysis(store, analysis_apt, apt_text, KEY, seconds=1.5)
-    fewer = analysis_apt.model_copy(deep=True)
-    fewer.techniques = fewer.techniques[:3]
+    fewer = analysis_apt.model_copy(update={"techniques": analysis_apt.techniques[:3]})
     second = save_analysis(store, fewer, apt_text, KEY)
     other = save_analysis(store, analysis_apt, apt_text, RunKey("named@123", KEY.kb_sha256))
     with store.session() as s:
@@ -127,12 +125,18 @@ def test_search_by_technique_software_ioc_cve_and_group(store, analysis_apt, apt
 
 
 def test_search_evidence_defangs_network_indicators(store, analysis_apt, apt_text):
-    analysis = analysis_apt.model_copy(deep=True)
     url = "https://evil.example.com/x"
     text_ = f"The actor exploited the portal and fetched {url} for staging."
-    t = analysis.techniques[0]
-    t.evidence = [t.evidence[0].model_copy(update={"start": 0, "end": len(text_), "score": 1.0})]
-    analysis.iocs = [Indicator(type="url", value=url, defanged="hxxps://evil.example[.]com/x")]
+    t = analysis_apt.techniques[0]
+    t = t.model_copy(
+        update={"evidence": [t.evidence[0].model_copy(update={"start": 0, "end": len(text_), "score": 1.0})]}
+    )
+    analysis = analysis_apt.model_copy(
+        update={
+            "techniques": [t, *analysis_apt.techniques[1:]],
+            "iocs": [Indicator(type="url", value=url, defanged="hxxps://evil.example[.]com/x")],
+        }
+    )
     save_analysis(store, analysis, text_, KEY)
     hit = q.search(store, q.Filters(techniques=(t.id,)))[0]
     shown = hit.evidence[0]["text"]

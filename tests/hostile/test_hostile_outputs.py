@@ -104,8 +104,8 @@ def test_safe_and_unique_stems() -> None:
 def test_title_is_defanged(analysis_apt, kind: str, fmt: str) -> None:
     from importlib import import_module
 
-    analysis = analysis_apt.model_copy(deep=True)
-    analysis.document.title = HOSTILE_TITLE
+    document = analysis_apt.document.model_copy(update={"title": HOSTILE_TITLE})
+    analysis = analysis_apt.model_copy(update={"document": document})
     text = import_module(f"ttpmap.publish.{kind}").render(analysis, None, fmt)
     for live in LIVE:
         assert live not in text, (kind, fmt, live)
@@ -116,12 +116,11 @@ def test_title_is_defanged(analysis_apt, kind: str, fmt: str) -> None:
 
 
 def many_iocs(analysis_apt, count: int):
-    analysis = analysis_apt.model_copy(deep=True)
-    analysis.iocs = [
+    iocs = [
         Indicator(type="ipv4", value=f"45.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", defanged="")
         for i in range(count)
     ]
-    return analysis
+    return analysis_apt.model_copy(update={"iocs": iocs})
 
 
 def test_cap_iocs_keeps_the_first_and_notes_the_rest(analysis_apt) -> None:

@@ -121,7 +121,7 @@ def related(
     store_url: StoreOpt = None,
 ) -> None:
     """Stored documents sharing IOCs, software, CVEs or rare techniques with DOC, most similar first."""
-    from ttpmap.extract.iocs import defang
+    from ttpmap.defang import defang
     from ttpmap.store.query import related as find_related
     from ttpmap.store.query import resolve_document
 

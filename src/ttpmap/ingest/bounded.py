@@ -3,8 +3,8 @@
 A parser stuck on a hostile page or element cannot be interrupted from inside, so the work runs in
 a forked child that the parent kills when ``TTPMAP_MAX_SECONDS`` pass. The child also gets an
 address-space cap of ``TTPMAP_MAX_MEMORY_MB`` above what it inherited. Results come back as JSON,
-never as pickles. Where ``fork`` is unavailable, or inside a daemonic process such as a Dask worker, the work runs
-in-process with the readers' own checks.
+never as pickles. Where ``fork`` is unavailable, or inside a daemonic process such as a Dask
+worker, the work runs in-process with the readers' own checks.
 """
 
 from __future__ import annotations

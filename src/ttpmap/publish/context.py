@@ -127,8 +127,9 @@ def display_title(analysis: Analysis, fallback: str = "Untitled report") -> str:
     Titles often come from a page's ``<title>`` or a first line that the body's indicators miss, so
     the title's own indicators are found too.
     """
+    from ttpmap.defang import defang_text
     from ttpmap.extract.iocs import find_iocs
-    from ttpmap.publish.markup import defang_text, one_line
+    from ttpmap.publish.markup import one_line
 
     title = one_line(analysis.document.title)
     if not title:
@@ -138,7 +139,7 @@ def display_title(analysis: Analysis, fallback: str = "Untitled report") -> str:
 
 def display_source(analysis: Analysis) -> str:
     """``source_label`` for people: a URL defanged so that no viewer turns it into a live link."""
-    from ttpmap.publish.markup import defang_text
+    from ttpmap.defang import defang_text
 
     label = source_label(analysis)
     return defang_text(label, analysis.iocs) if label else ""

@@ -143,9 +143,8 @@ def _snippet(text: str, start: int | None, end: int | None, limit: int = 200) ->
 
 def search(store: Store, filters: Filters, *, limit: int = 50) -> list[Match]:
     """Documents meeting the filters (newest first) with the evidence that matched each filter."""
-    from ttpmap.extract.iocs import defang
+    from ttpmap.defang import defang, defang_text
     from ttpmap.models import Indicator
-    from ttpmap.publish.markup import defang_text
 
     with store.session() as s:
         rows = s.execute(
