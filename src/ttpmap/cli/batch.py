@@ -22,6 +22,7 @@ from rich.text import Text
 from ttpmap.cli.app import (
     EXPORTS,
     AttackOpt,
+    Domain,
     DomainOpt,
     ModelOpt,
     _load_kb,
@@ -31,7 +32,7 @@ from ttpmap.cli.app import (
     err,
     out,
 )
-from ttpmap.errors import UsageError
+from ttpmap.errors import TtpmapError, UsageError
 
 StoreOpt = Annotated[
     str | None,
@@ -77,7 +78,7 @@ def batch(
     ] = None,
     model_name: ModelOpt = None,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Analyse a corpus on Dask into the store; already analysed documents are skipped."""
     from ttpmap.batch import AnalysisPlugin, dask_client, model_version, run_batch
@@ -124,12 +125,17 @@ def batch(
                 if event.status == "failed":
                     progress.console.print(f"[red]failed:[/red] {escape(event.detail)}")
                 if output and event.analysis is not None:
-                    stem = _stem(event.source, used)
-                    (output / f"{stem}.json").write_text(event.analysis.to_json(), encoding="utf-8")
-                    if exports:
-                        from ttpmap.cli.analyze import _write_exports
+                    from ttpmap.cli.analyze import _write_outputs
+                    from ttpmap.config import Limits
 
-                        _write_exports(event.analysis, kb, exports, output, stem, export_failures)
+                    stem = _stem(event.source, used)
+                    try:
+                        _write_outputs(
+                            event.analysis, kb, exports, output, stem, export_failures, Limits.from_env()
+                        )
+                    except TtpmapError as exc:
+                        export_failures.append(f"{event.source}: {exc}")
+                        progress.console.print(f"[red]error:[/red] {escape(str(exc))}")
 
             report = run_batch(sources, store, client, key, force=force, on_event=on_event)
     _render_report(report)

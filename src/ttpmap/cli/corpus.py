@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ttpmap.cli.app import AttackOpt, DomainOpt, TableJsonOpt, _load_kb, app, err, out
+from ttpmap.cli.app import AttackOpt, Domain, DomainOpt, TableJson, TableJsonOpt, _load_kb, app, err, out
 from ttpmap.cli.batch import StoreOpt, open_cli_store
 from ttpmap.errors import UsageError
 
@@ -75,7 +75,7 @@ def search(
     cve: CveOpt = None,
     since: SinceOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many documents.")] = 50,
-    fmt: TableJsonOpt = "table",
+    fmt: TableJsonOpt = TableJson.table,
     store_url: StoreOpt = None,
 ) -> None:
     """Stored documents matching every filter, with the evidence that matched."""
@@ -117,7 +117,7 @@ def search(
 def related(
     doc: Annotated[str, typer.Argument(help="Document ID, sha256 (prefix) or the report file.")],
     limit: Annotated[int, typer.Option("--limit", help="At most this many documents.")] = 10,
-    fmt: TableJsonOpt = "table",
+    fmt: TableJsonOpt = TableJson.table,
     store_url: StoreOpt = None,
 ) -> None:
     """Stored documents sharing IOCs, software, CVEs or rare techniques with DOC, most similar first."""
@@ -170,7 +170,7 @@ def corpus_layer(
     name: Annotated[str, typer.Option("--name", help="Layer name.")] = "",
     store_url: StoreOpt = None,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """One Navigator layer of technique frequencies over the selected documents."""
     from ttpmap.publish.corpus_layer import corpus_layer as build
@@ -197,10 +197,10 @@ def corpus_summary(
     cve: CveOpt = None,
     since: SinceOpt = None,
     top: Annotated[int, typer.Option("--top", help="Rows per table.")] = 10,
-    fmt: TableJsonOpt = "table",
+    fmt: TableJsonOpt = TableJson.table,
     store_url: StoreOpt = None,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Top techniques, groups, software and mitigations across the selected documents."""
     from dataclasses import asdict
@@ -246,10 +246,10 @@ def hunt(
     ] = None,
     top: Annotated[int, typer.Option("--top", help="How many suggestions.")] = 10,
     no_store: Annotated[bool, typer.Option("--no-store", help="Use ATT&CK co-occurrence only.")] = False,
-    fmt: TableJsonOpt = "table",
+    fmt: TableJsonOpt = TableJson.table,
     store_url: StoreOpt = None,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Techniques to hunt for: those that usually accompany the observed ones (ATT&CK + the store)."""
     from ttpmap.hunt import default_hunt
