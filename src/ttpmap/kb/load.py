@@ -9,19 +9,20 @@ import hashlib
 import importlib.util
 import json
 import os
-import pickle
 import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ttpmap import __version__
 from ttpmap.config import DOMAINS, attack_source, cache_dir
 from ttpmap.errors import KnowledgeBaseError, UsageError
 from ttpmap.kb.parse import build_kb
 from ttpmap.kb.store import KnowledgeBase
 
-INDEX_VERSION = 4
+INDEX_VERSION = 5
+INDEX_FORMAT = "ttpmap.kb-index"
 EMBEDDED_VERSION = "15.0"
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 _VERSION_IN_NAME = re.compile(r"(?:attack|v)[-_]?(\d{1,2}\.\d{1,2})", re.IGNORECASE)
@@ -144,7 +145,7 @@ def load_kb(
     if digest is None:
         raw = _read_bytes(source)
         digest = hashlib.sha256(raw).hexdigest()
-    cache_file = cache_dir() / "kb" / f"{domain}-{digest[:20]}-v{INDEX_VERSION}.pickle"
+    cache_file = index_path(domain, digest)
     if use_cache:
         kb = _read_index(cache_file, digest)
         if kb is not None:
@@ -155,7 +156,7 @@ def load_kb(
         # the memo named a digest whose index is missing or unreadable: read (and re-hash) the bundle
         raw = _read_bytes(source)
         digest = hashlib.sha256(raw).hexdigest()
-        cache_file = cache_dir() / "kb" / f"{domain}-{digest[:20]}-v{INDEX_VERSION}.pickle"
+        cache_file = index_path(domain, digest)
     embedded = not is_url and source == str(embedded_bundle(domain))
     with _no_gc():
         bundle = _decode(raw, source)
@@ -165,7 +166,7 @@ def load_kb(
     del bundle
     if use_cache:
         try:
-            _write_atomic(cache_file, pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL))
+            _write_atomic(cache_file, _index_bytes(kb, digest))
             if memo:
                 memo.remember(digest)
         except OSError:  # a read-only cache only costs speed
@@ -177,7 +178,7 @@ def load_kb(
 def _no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while building many small objects that are all kept.
 
-    Parsing JSON and unpickling the index create hundreds of thousands of containers, and every
+    Parsing a bundle or the index creates hundreds of thousands of containers, and every
     collection pass would walk all of them again for nothing.
     """
     enabled = gc.isenabled()
@@ -189,13 +190,48 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+def index_path(domain: str, digest: str) -> Path:
+    """Where the index of the bundle with this sha256 is cached."""
+    return cache_dir() / "kb" / f"{domain}-{digest[:20]}-v{INDEX_VERSION}.jsonl"
+
+
+def _index_header(digest: str, payload: bytes) -> dict[str, object]:
+    """What an index must declare to be used: its format, who wrote it, for which bundle, its checksum."""
+    return {
+        "format": INDEX_FORMAT,
+        "index_version": INDEX_VERSION,
+        "ttpmap": __version__,
+        "bundle_sha256": digest,
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+    }
+
+
+def _index_bytes(kb: KnowledgeBase, digest: str) -> bytes:
+    """The index file: a JSON header line, then the KB as one line of plain JSON data."""
+    payload = json.dumps(kb.to_data(), separators=(",", ":")).encode()
+    header = json.dumps(_index_header(digest, payload), sort_keys=True).encode()
+    return header + b"\n" + payload
+
+
 def _read_index(cache_file: Path, digest: str) -> KnowledgeBase | None:
+    """The cached KB, or None when the file is missing, corrupt, foreign or from another version.
+
+    The file is only ever parsed as JSON data and checked field by field, so a tampered file can
+    cost a rebuild but cannot run code.
+    """
     try:
-        with cache_file.open("rb") as fh, _no_gc():
-            kb = pickle.load(fh)
-    except Exception:  # missing or unreadable: a bad index is rebuilt, never fatal
+        raw = cache_file.read_bytes()
+    except OSError:
         return None
-    return kb if isinstance(kb, KnowledgeBase) and kb.info.sha256 == digest else None
+    head, _, payload = raw.partition(b"\n")
+    try:
+        if json.loads(head) != _index_header(digest, payload):
+            return None
+        with _no_gc():
+            kb = KnowledgeBase.from_data(json.loads(payload))
+    except (ValueError, RecursionError):  # not JSON, or not the shape of a KB (IndexFormatError)
+        return None
+    return kb if kb.info.sha256 == digest else None
 
 
 class _DigestMemo:
