@@ -17,8 +17,9 @@ from attack_bundles import SLICE_IDS, attack_id, embedded_enterprise, enterprise
 from evaluation_data import V18_1
 from ttpmap.errors import KnowledgeBaseError, UsageError
 from ttpmap.kb import KnowledgeBase, Technique, embedded_bundle, load_kb
+from ttpmap.kb import index as kb_index
+from ttpmap.kb.index import IndexFormatError
 from ttpmap.kb.load import resolve_source
-from ttpmap.kb.store import IndexFormatError
 
 
 @pytest.fixture
@@ -35,6 +36,13 @@ def slice_file(tmp_path: Path) -> Path:
     path = tmp_path / "enterprise-attack-15.0-slice.json"
     path.write_text(json.dumps(enterprise_slice()))
     return path
+
+
+@pytest.fixture(scope="module")
+def slice_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    path = tmp_path_factory.mktemp("slice") / "enterprise-attack-15.0-slice.json"
+    path.write_text(json.dumps(enterprise_slice()))
+    return load_kb(str(path), use_cache=False)
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +231,7 @@ KB_FIELDS = (
 
 
 def test_data_round_trip_keeps_everything(kb: KnowledgeBase) -> None:
-    copy = KnowledgeBase.from_data(json.loads(json.dumps(kb.to_data())))
+    copy = kb_index.from_data(json.loads(json.dumps(kb_index.to_data(kb))))
     for field in KB_FIELDS:
         assert getattr(copy, field) == getattr(kb, field), field
     assert copy.uses("G0065") == kb.uses("G0065")
@@ -452,20 +460,25 @@ def _valid_but_for(index: Path, change) -> bytes:
 
 
 def _set_technique_name(data: dict) -> None:
-    data["techniques"][0][1] = 42
+    data["techniques"]["name"][0] = 42
 
 
 def _drop_procedures(data: dict) -> None:
     del data["procedures"]
 
 
-def _short_row(data: dict) -> None:
-    data["groups"][0] = data["groups"][0][:2]
+def _short_column(data: dict) -> None:
+    data["groups"]["aliases"].pop()
 
 
 def _bad_span(data: dict) -> None:
-    row = next(r for r in data["procedures"] if r[3])
-    row[3][0] = ["0", "5"]
+    mentions = data["procedures"]["mentions"]
+    mentions[next(i for i, m in enumerate(mentions) if m)] = ["0", "5"]
+
+
+def _odd_span(data: dict) -> None:
+    mentions = data["procedures"]["mentions"]
+    mentions[next(i for i, m in enumerate(mentions) if m)].append(7)
 
 
 @pytest.mark.parametrize(
@@ -479,8 +492,9 @@ def _bad_span(data: dict) -> None:
         "foreign header",
         "technique name not a string",
         "procedures missing",
-        "short row",
+        "short column",
         "span not integers",
+        "span without an end",
     ],
 )
 def test_tampered_index_is_never_executed_and_is_rebuilt(
@@ -499,8 +513,9 @@ def test_tampered_index_is_never_executed_and_is_rebuilt(
         "foreign header": lambda: b'{"format": "something-else"}' + good[good.index(b"\n") :],
         "technique name not a string": lambda: _valid_but_for(index, _set_technique_name),
         "procedures missing": lambda: _valid_but_for(index, _drop_procedures),
-        "short row": lambda: _valid_but_for(index, _short_row),
+        "short column": lambda: _valid_but_for(index, _short_column),
         "span not integers": lambda: _valid_but_for(index, _bad_span),
+        "span without an end": lambda: _valid_but_for(index, _odd_span),
     }[tamper]()
     index.write_bytes(planted)
     if tamper == "pickle":  # the payload is live: unpickling it would create the marker
@@ -522,8 +537,8 @@ def test_index_is_json_data_with_a_checked_header(slice_file: Path, cache: Path)
     head = json.loads(header)
     assert head == {
         "format": "ttpmap.kb-index",
-        "index_version": kb_load.INDEX_VERSION,
-        "ttpmap": kb_load.__version__,
+        "index_version": kb_index.VERSION,
+        "ttpmap": kb_index.__version__,
         "bundle_sha256": kb.info.sha256,
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
     }
@@ -535,7 +550,7 @@ def test_index_from_another_ttpmap_version_is_rebuilt(
 ) -> None:
     load_kb(str(slice_file))
     [index] = index_files(cache)
-    monkeypatch.setattr(kb_load, "__version__", "0.0.1-other")
+    monkeypatch.setattr(kb_index, "__version__", "0.0.1-other")
     builds = []
     real_build = kb_load.build_kb
     monkeypatch.setattr(kb_load, "build_kb", lambda *a, **k: builds.append(1) or real_build(*a, **k))
@@ -548,53 +563,52 @@ def test_index_of_another_bundle_is_not_trusted(slice_file: Path, cache: Path) -
     first = load_kb(str(slice_file))
     [index] = index_files(cache)
     other = KnowledgeBase(info=first.info.__class__("x", "enterprise", "1.0", "0" * 64, "2.0"))
-    index.write_bytes(kb_load._index_bytes(other, first.info.sha256))  # right header, wrong KB
+    index.write_bytes(kb_index.dumps(other, first.info.sha256))  # right header, wrong KB
     assert load_kb(str(slice_file)).techniques == first.techniques
-    index.write_bytes(kb_load._index_bytes(first, "0" * 64))  # a header naming another bundle
+    index.write_bytes(kb_index.dumps(first, "0" * 64))  # a header naming another bundle
     assert load_kb(str(slice_file)).techniques == first.techniques
     assert _header(index)["bundle_sha256"] == first.info.sha256
 
 
+def _without(data: dict, key: str) -> dict:
+    return {k: v for k, v in data.items() if k != key}
+
+
 @pytest.mark.parametrize(
-    "data",
+    "change",
     [
-        None,
-        [],
-        {},
-        {"info": {}},
-        {"techniques": "T1190"},
-        {"deprecated": [1, 2]},
-        {"revoked": {"T1086": 5}},
-        {"tactics": [["TA0001", "Initial Access", "initial-access"]]},
-        {"tactics": [["TA0001", "Initial Access", "initial-access", None]]},
-        {"software": [["S0002", "Mimikatz", "tool", "not a list", [], "", ""]]},
-        {
-            "info": {
-                "source": "s",
-                "domain": "enterprise",
-                "version": "15.0",
-                "sha256": "x",
-                "spec_version": "2.0",
-            }
+        lambda d: None,
+        lambda d: [],
+        lambda d: {},
+        lambda d: _without(d, "detects"),
+        lambda d: {**d, "extra": 1},
+        lambda d: {**d, "info": {}},
+        lambda d: {**d, "info": {**d["info"], "version": 15}},
+        lambda d: {**d, "info": {**d["info"], "counts": [1]}},
+        lambda d: {**d, "info": {**d["info"], "counts": {"techniques": "637"}}},
+        lambda d: {**d, "techniques": "T1190"},
+        lambda d: {**d, "techniques": [["T1190"]]},
+        lambda d: {**d, "techniques": _without(d["techniques"], "url")},
+        lambda d: {**d, "techniques": {**d["techniques"], "url": "x"}},
+        lambda d: {**d, "techniques": {**d["techniques"], "parent": [1] * len(d["techniques"]["id"])}},
+        lambda d: {**d, "software": {**d["software"], "aliases": ["not a list"] * len(d["software"]["id"])}},
+        lambda d: {**d, "software": {**d["software"], "aliases": [[1]] * len(d["software"]["id"])}},
+        lambda d: {
+            **d,
+            "procedures": {**d["procedures"], "mentions": [[[0, 5]]] * len(d["procedures"]["text"])},
         },
-        {
-            "info": {
-                "source": "s",
-                "domain": "e",
-                "version": "1",
-                "sha256": "x",
-                "spec_version": "2",
-                "counts": [],
-            }
-        },
+        lambda d: {**d, "deprecated": [1, 2]},
+        lambda d: {**d, "deprecated": "T1002"},
+        lambda d: {**d, "revoked": {"T1086": 5}},
+        lambda d: {**d, "revoked": ["T1086"]},
     ],
 )
-def test_malformed_index_data_raises_index_format_error_only(kb: KnowledgeBase, data) -> None:
-    """Wrong shapes are reported as one error type (a ValueError), never as TypeError or KeyError."""
-    good = kb.to_data()
-    payload = {**good, **data} if isinstance(data, dict) and data else data
+def test_malformed_index_data_raises_index_format_error_only(slice_kb: KnowledgeBase, change) -> None:
+    """Wrong shapes are reported as one error (a ValueError), never as TypeError, KeyError or a crash."""
+    data = json.loads(json.dumps(kb_index.to_data(slice_kb)))
+    kb_index.from_data(data)  # the unchanged data is accepted
     with pytest.raises(IndexFormatError):
-        KnowledgeBase.from_data(payload)
+        kb_index.from_data(change(data))
     assert issubclass(IndexFormatError, ValueError)
 
 

@@ -15,14 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ttpmap import __version__
 from ttpmap.config import DOMAINS, attack_source, cache_dir
 from ttpmap.errors import KnowledgeBaseError, UsageError
+from ttpmap.kb import index
 from ttpmap.kb.parse import build_kb
 from ttpmap.kb.store import KnowledgeBase
 
-INDEX_VERSION = 5
-INDEX_FORMAT = "ttpmap.kb-index"
 EMBEDDED_VERSION = "15.0"
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 _VERSION_IN_NAME = re.compile(r"(?:attack|v)[-_]?(\d{1,2}\.\d{1,2})", re.IGNORECASE)
@@ -166,7 +164,7 @@ def load_kb(
     del bundle
     if use_cache:
         try:
-            _write_atomic(cache_file, _index_bytes(kb, digest))
+            _write_atomic(cache_file, index.dumps(kb, digest))
             if memo:
                 memo.remember(digest)
         except OSError:  # a read-only cache only costs speed
@@ -192,46 +190,12 @@ def _no_gc() -> Iterator[None]:
 
 def index_path(domain: str, digest: str) -> Path:
     """Where the index of the bundle with this sha256 is cached."""
-    return cache_dir() / "kb" / f"{domain}-{digest[:20]}-v{INDEX_VERSION}.jsonl"
-
-
-def _index_header(digest: str, payload: bytes) -> dict[str, object]:
-    """What an index must declare to be used: its format, who wrote it, for which bundle, its checksum."""
-    return {
-        "format": INDEX_FORMAT,
-        "index_version": INDEX_VERSION,
-        "ttpmap": __version__,
-        "bundle_sha256": digest,
-        "payload_sha256": hashlib.sha256(payload).hexdigest(),
-    }
-
-
-def _index_bytes(kb: KnowledgeBase, digest: str) -> bytes:
-    """The index file: a JSON header line, then the KB as one line of plain JSON data."""
-    payload = json.dumps(kb.to_data(), separators=(",", ":")).encode()
-    header = json.dumps(_index_header(digest, payload), sort_keys=True).encode()
-    return header + b"\n" + payload
+    return cache_dir() / "kb" / f"{domain}-{digest[:20]}-v{index.VERSION}.jsonl"
 
 
 def _read_index(cache_file: Path, digest: str) -> KnowledgeBase | None:
-    """The cached KB, or None when the file is missing, corrupt, foreign or from another version.
-
-    The file is only ever parsed as JSON data and checked field by field, so a tampered file can
-    cost a rebuild but cannot run code.
-    """
-    try:
-        raw = cache_file.read_bytes()
-    except OSError:
-        return None
-    head, _, payload = raw.partition(b"\n")
-    try:
-        if json.loads(head) != _index_header(digest, payload):
-            return None
-        with _no_gc():
-            kb = KnowledgeBase.from_data(json.loads(payload))
-    except (ValueError, RecursionError):  # not JSON, or not the shape of a KB (IndexFormatError)
-        return None
-    return kb if kb.info.sha256 == digest else None
+    with _no_gc():
+        return index.read(cache_file, digest)
 
 
 class _DigestMemo:

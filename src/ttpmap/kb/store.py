@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields
-from itertools import chain, starmap
-from typing import Any
+from dataclasses import dataclass, field
 
 from ttpmap.kb.model import (
     BundleInfo,
@@ -25,120 +22,6 @@ from ttpmap.kb.model import (
 KBObject = Tactic | Technique | Group | Software | Campaign | Mitigation | DataComponent
 
 _ID_RE = re.compile(r"^(TA\d{4}|T\d{4}(?:\.\d{3})?|G\d{4}|S\d{4}|M\d{4}|C\d{4}|DC\d{4})$", re.IGNORECASE)
-
-
-# The index cache stores each record as a row of its field values (plain JSON: strings, lists, null,
-# integers). Rows are checked a column at a time against the dataclass annotations, so that the type
-# checks over whole columns run in C, then passed to the record classes.
-_RECORD_TABLES: dict[str, type] = {
-    "techniques": Technique,
-    "groups": Group,
-    "software": Software,
-    "campaigns": Campaign,
-    "mitigations": Mitigation,
-    "data_components": DataComponent,
-}
-_RECORD_LISTS: dict[str, type] = {
-    "tactics": Tactic,
-    "procedures": Procedure,
-    "mitigates": Link,
-    "detects": Link,
-}
-
-
-class IndexFormatError(ValueError):
-    """Rows that do not have the shape of the records they claim to hold."""
-
-
-def _only(values: Iterable[Any], *types: type, what: str) -> None:
-    if not set(map(type, values)) <= set(types):
-        raise IndexFormatError(f"expected {what}")
-
-
-def _text_column(column: Sequence[Any]) -> Sequence[str]:
-    _only(column, str, what="strings")
-    return column
-
-
-def _optional_text_column(column: Sequence[Any]) -> Sequence[str | None]:
-    _only(column, str, type(None), what="strings or null")
-    return column
-
-
-def _texts_column(column: Sequence[Any]) -> list[tuple[str, ...]]:
-    _only(column, list, what="lists of strings")
-    _only(chain.from_iterable(column), str, what="lists of strings")
-    return list(map(tuple, column))
-
-
-def _spans_column(column: Sequence[Any]) -> list[tuple[tuple[int, int], ...]]:
-    _only(column, list, what="lists of spans")
-    spans = list(chain.from_iterable(column))
-    _only(spans, list, what="[start, end] spans")
-    if not set(map(len, spans)) <= {2}:
-        raise IndexFormatError("expected [start, end] spans")
-    _only(chain.from_iterable(spans), int, what="integer span offsets")
-    return [tuple(map(tuple, row)) for row in column]
-
-
-# field annotation (as written in kb/model.py) -> check and convert one column of JSON values
-_COLUMN_DECODERS: dict[str, Callable[[Sequence[Any]], Sequence[Any]]] = {
-    "str": _text_column,
-    "str | None": _optional_text_column,
-    "tuple[str, ...]": _texts_column,
-    "tuple[tuple[int, int], ...]": _spans_column,
-}
-
-
-def _columns(cls: type) -> list[tuple[str, Callable[[Sequence[Any]], Sequence[Any]]]]:
-    """Field names of a record class, in order, with the decoder of each field's annotated type."""
-    return [(f.name, _COLUMN_DECODERS[str(f.type)]) for f in fields(cls)]
-
-
-def _rows(cls: type, records: Iterable[object]) -> list[list[Any]]:
-    names = [name for name, _ in _columns(cls)]
-    return [[getattr(r, n) for n in names] for r in records]
-
-
-def _records(cls: type, rows: Any) -> list[Any]:
-    """Records rebuilt from rows, each value checked; IndexFormatError on any mismatch."""
-    columns = _columns(cls)
-    if type(rows) is not list:
-        raise IndexFormatError(f"expected a list of {cls.__name__} rows")
-    _only(rows, list, what=f"{cls.__name__} rows as lists")
-    if not set(map(len, rows)) <= {len(columns)}:
-        raise IndexFormatError(f"expected {len(columns)} values in each {cls.__name__} row")
-    if not rows:
-        return []
-    values = [decode(column) for (_, decode), column in zip(columns, zip(*rows, strict=True), strict=True)]
-    return list(starmap(cls, zip(*values, strict=True)))
-
-
-def _text(value: Any) -> str:
-    if type(value) is not str:
-        raise IndexFormatError(f"expected a string, got {type(value).__name__}")
-    return value
-
-
-def _info(data: Any) -> BundleInfo:
-    if type(data) is not dict:
-        raise IndexFormatError("expected the bundle info as an object")
-    try:
-        texts = {
-            name: _text(data[name]) for name in ("source", "domain", "version", "sha256", "spec_version")
-        }
-        counts = data["counts"]
-    except KeyError as exc:
-        raise IndexFormatError(f"bundle info lacks {exc}") from None
-    if type(counts) is not dict or not all(type(v) is int for v in counts.values()):
-        raise IndexFormatError("expected counts as an object of integers")
-    return BundleInfo(**texts, counts=counts)
-
-
-def _id_map(data: Any) -> dict[str, str]:
-    if type(data) is not dict or not all(type(v) is str for v in data.values()):
-        raise IndexFormatError("expected an object of strings")
-    return data
 
 
 def _norm(attack_id: str) -> str:
@@ -170,33 +53,6 @@ class KnowledgeBase:
 
     def __post_init__(self) -> None:
         self._build_indexes()
-
-    def to_data(self) -> dict[str, Any]:
-        """Everything the KB holds as plain JSON-ready values (the index cache's payload)."""
-        data: dict[str, Any] = {"info": asdict(self.info)}
-        for key, cls in _RECORD_TABLES.items():
-            data[key] = _rows(cls, getattr(self, key).values())  # keyed by each record's own ID
-        for key, cls in _RECORD_LISTS.items():
-            data[key] = _rows(cls, getattr(self, key))
-        data["revoked"] = dict(self.revoked)
-        data["deprecated"] = sorted(self.deprecated)
-        return data
-
-    @classmethod
-    def from_data(cls, data: Any) -> KnowledgeBase:
-        """The KB that :meth:`to_data` described; IndexFormatError if any part has the wrong shape."""
-        if type(data) is not dict:
-            raise IndexFormatError("expected an object")
-        try:
-            parts: dict[str, Any] = {
-                key: {r.id: r for r in _records(record, data[key])} for key, record in _RECORD_TABLES.items()
-            }
-            parts.update((key, _records(record, data[key])) for key, record in _RECORD_LISTS.items())
-            revoked, deprecated = _id_map(data["revoked"]), _text_column(data["deprecated"])
-            info = _info(data["info"])
-        except (KeyError, TypeError) as exc:
-            raise IndexFormatError(f"missing or malformed part: {exc}") from None
-        return cls(info=info, **parts, revoked=revoked, deprecated=set(deprecated))
 
     def _build_indexes(self) -> None:
         self._tactic_by_short = {t.shortname: t for t in self.tactics}
