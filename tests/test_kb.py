@@ -530,6 +530,19 @@ def test_tampered_index_is_never_executed_and_is_rebuilt(
     assert index.read_bytes() == good  # rebuilt and rewritten as data
 
 
+def test_oversized_index_is_not_read(slice_file: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = load_kb(str(slice_file))
+    [index] = index_files(cache)
+    assert kb_index.read(index, first.info.sha256) is not None
+    with monkeypatch.context() as patch:
+        patch.setattr(kb_index, "MAX_BYTES", index.stat().st_size - 1)
+        assert kb_index.read(index, first.info.sha256) is None
+    index.write_bytes(b" " * kb_index.MAX_HEADER_BYTES + index.read_bytes())  # JSON, but no header line
+    assert kb_index.read(index, first.info.sha256) is None
+    assert load_kb(str(slice_file)).techniques == first.techniques
+    assert kb_index.read(index, first.info.sha256) is not None  # rebuilt
+
+
 def test_index_is_json_data_with_a_checked_header(slice_file: Path, cache: Path) -> None:
     kb = load_kb(str(slice_file))
     [index] = index_files(cache)

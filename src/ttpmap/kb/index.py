@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, fields
 from itertools import chain, starmap
@@ -31,6 +32,8 @@ from ttpmap.kb.store import KnowledgeBase
 
 FORMAT = "ttpmap.kb-index"
 VERSION = 5
+MAX_HEADER_BYTES = 4096
+MAX_BYTES = 256 * 2**20  # a real index is 4-5 MB; anything far larger is not ours
 
 # KB attribute -> record class; tables are dicts keyed by each record's own ID, lists keep their order
 _TABLES: dict[str, type] = {
@@ -184,7 +187,9 @@ def read(path: Path, digest: str) -> KnowledgeBase | None:
     """The KB indexed in ``path`` for the bundle ``digest``; None if missing, corrupt or foreign."""
     try:
         with path.open("rb") as fh:
-            head, payload = fh.readline(), fh.read()
+            if os.fstat(fh.fileno()).st_size > MAX_BYTES:
+                return None
+            head, payload = fh.readline(MAX_HEADER_BYTES), fh.read()
     except OSError:
         return None
     try:
