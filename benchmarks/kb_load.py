@@ -2,7 +2,7 @@
 
 Each measurement runs in a fresh Python process with its own ``TTPMAP_CACHE``, so "cold" really parses
 the bundle and "warm" pays everything a CLI start pays: interpreter, ``import ttpmap.kb``, finding the
-bundle's digest, unpickling the index.
+bundle's digest, reading and checking the JSON index.
 
     python benchmarks/kb_load.py --repeat 3
 

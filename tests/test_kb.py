@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import pickle
@@ -16,6 +17,8 @@ from attack_bundles import SLICE_IDS, attack_id, embedded_enterprise, enterprise
 from evaluation_data import V18_1
 from ttpmap.errors import KnowledgeBaseError, UsageError
 from ttpmap.kb import KnowledgeBase, Technique, embedded_bundle, load_kb
+from ttpmap.kb import index as kb_index
+from ttpmap.kb.index import IndexFormatError
 from ttpmap.kb.load import resolve_source
 
 
@@ -36,6 +39,13 @@ def slice_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
+def slice_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    path = tmp_path_factory.mktemp("slice") / "enterprise-attack-15.0-slice.json"
+    path.write_text(json.dumps(enterprise_slice()))
+    return load_kb(str(path), use_cache=False)
+
+
+@pytest.fixture(scope="module")
 def kb18() -> KnowledgeBase:
     if not V18_1.is_file():
         pytest.skip(f"{V18_1} not present")
@@ -43,7 +53,7 @@ def kb18() -> KnowledgeBase:
 
 
 def index_files(cache: Path) -> list[Path]:
-    return sorted((cache / "kb").glob("*.pickle"))
+    return sorted((cache / "kb").glob("*.jsonl"))
 
 
 # ---- the embedded official v15.0 bundles ----------------------------------------------------------
@@ -203,26 +213,32 @@ def test_search(kb: KnowledgeBase) -> None:
     assert len(kb.search("a", limit=5)) == 5
 
 
-def test_pickle_round_trip_keeps_everything(kb: KnowledgeBase) -> None:
-    copy = pickle.loads(pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL))
-    assert copy.info == kb.info
-    for field in (
-        "tactics",
-        "techniques",
-        "groups",
-        "software",
-        "campaigns",
-        "mitigations",
-        "data_components",
-        "procedures",
-        "mitigates",
-        "detects",
-        "revoked",
-        "deprecated",
-    ):
+KB_FIELDS = (
+    "info",
+    "tactics",
+    "techniques",
+    "groups",
+    "software",
+    "campaigns",
+    "mitigations",
+    "data_components",
+    "procedures",
+    "mitigates",
+    "detects",
+    "revoked",
+    "deprecated",
+)
+
+
+def test_data_round_trip_keeps_everything(kb: KnowledgeBase) -> None:
+    copy = kb_index.from_data(json.loads(json.dumps(kb_index.to_data(kb))))
+    for field in KB_FIELDS:
         assert getattr(copy, field) == getattr(kb, field), field
     assert copy.uses("G0065") == kb.uses("G0065")
     assert copy.subtechniques("T1059") == kb.subtechniques("T1059")
+    assert isinstance(copy.get("G0065").aliases, tuple)
+    assert all(isinstance(span, tuple) for p in copy.procedures for span in p.mentions)
+    assert len({*copy.procedures}) > 13_000  # records stay hashable (tuples, not lists)
     with pytest.raises(AttributeError):
         copy.techniques["T1190"].name = "changed"  # records stay frozen
 
@@ -418,22 +434,203 @@ def test_same_size_rewrite_with_new_mtime_is_detected(slice_file: Path, cache: P
     assert second.get("T1190").name.endswith("N")
 
 
-def test_corrupt_index_is_rebuilt_silently(slice_file: Path, cache: Path) -> None:
+def _header(index: Path) -> dict:
+    return json.loads(index.read_bytes().partition(b"\n")[0])
+
+
+class _Planted:
+    """A pickle payload that, if anything ever unpickled it, would create ``marker``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (f"open({str(self.marker)!r}, 'w').close()",))
+
+
+def _valid_but_for(index: Path, change) -> bytes:
+    """The index with its payload changed by ``change`` and a matching, recomputed checksum."""
+    header, _, payload = index.read_bytes().partition(b"\n")
+    data = json.loads(payload)
+    change(data)
+    new_payload = json.dumps(data).encode()
+    head = json.loads(header)
+    head["payload_sha256"] = hashlib.sha256(new_payload).hexdigest()
+    return json.dumps(head).encode() + b"\n" + new_payload
+
+
+def _set_technique_name(data: dict) -> None:
+    data["techniques"]["name"][0] = 42
+
+
+def _drop_procedures(data: dict) -> None:
+    del data["procedures"]
+
+
+def _short_column(data: dict) -> None:
+    data["groups"]["aliases"].pop()
+
+
+def _bad_span(data: dict) -> None:
+    mentions = data["procedures"]["mentions"]
+    mentions[next(i for i, m in enumerate(mentions) if m)] = ["0", "5"]
+
+
+def _odd_span(data: dict) -> None:
+    mentions = data["procedures"]["mentions"]
+    mentions[next(i for i, m in enumerate(mentions) if m)].append(7)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "pickle",
+        "garbage",
+        "empty",
+        "truncated",
+        "flipped byte",
+        "foreign header",
+        "technique name not a string",
+        "procedures missing",
+        "short column",
+        "span not integers",
+        "span without an end",
+    ],
+)
+def test_tampered_index_is_never_executed_and_is_rebuilt(
+    slice_file: Path, tmp_path: Path, cache: Path, tamper: str
+) -> None:
     first = load_kb(str(slice_file))
     [index] = index_files(cache)
-    index.write_bytes(b"not a pickle")
+    good = index.read_bytes()
+    marker = tmp_path / "executed"
+    planted = {
+        "pickle": lambda: pickle.dumps(_Planted(marker)),
+        "garbage": lambda: b"\x00\xffnot an index\n{]",
+        "empty": lambda: b"",
+        "truncated": lambda: good[: len(good) // 2],
+        "flipped byte": lambda: good[:-20] + bytes([good[-20] ^ 1]) + good[-19:],
+        "foreign header": lambda: b'{"format": "something-else"}' + good[good.index(b"\n") :],
+        "technique name not a string": lambda: _valid_but_for(index, _set_technique_name),
+        "procedures missing": lambda: _valid_but_for(index, _drop_procedures),
+        "short column": lambda: _valid_but_for(index, _short_column),
+        "span not integers": lambda: _valid_but_for(index, _bad_span),
+        "span without an end": lambda: _valid_but_for(index, _odd_span),
+    }[tamper]()
+    index.write_bytes(planted)
+    if tamper == "pickle":  # the payload is live: unpickling it would create the marker
+        pickle.loads(planted)
+        assert marker.exists()
+        marker.unlink()
+
     again = load_kb(str(slice_file))
-    assert again.techniques == first.techniques
-    with index.open("rb") as fh:
-        assert isinstance(pickle.load(fh), KnowledgeBase)
+    assert not marker.exists()
+    for field in KB_FIELDS:
+        assert getattr(again, field) == getattr(first, field), field
+    assert index.read_bytes() == good  # rebuilt and rewritten as data
+
+
+def test_oversized_index_is_not_read(slice_file: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = load_kb(str(slice_file))
+    [index] = index_files(cache)
+    assert kb_index.read(index, first.info.sha256) is not None
+    with monkeypatch.context() as patch:
+        patch.setattr(kb_index, "MAX_BYTES", index.stat().st_size - 1)
+        assert kb_index.read(index, first.info.sha256) is None
+    index.write_bytes(b" " * kb_index.MAX_HEADER_BYTES + index.read_bytes())  # JSON, but no header line
+    assert kb_index.read(index, first.info.sha256) is None
+    assert load_kb(str(slice_file)).techniques == first.techniques
+    assert kb_index.read(index, first.info.sha256) is not None  # rebuilt
+
+
+def test_index_is_json_data_with_a_checked_header(slice_file: Path, cache: Path) -> None:
+    kb = load_kb(str(slice_file))
+    [index] = index_files(cache)
+    header, payload = index.read_bytes().split(b"\n")
+    head = json.loads(header)
+    assert head == {
+        "format": "ttpmap.kb-index",
+        "index_version": kb_index.VERSION,
+        "ttpmap": kb_index.__version__,
+        "bundle_sha256": kb.info.sha256,
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+    }
+    assert set(json.loads(payload)) == {*KB_FIELDS}
+
+
+def test_index_from_another_ttpmap_version_is_rebuilt(
+    slice_file: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_kb(str(slice_file))
+    [index] = index_files(cache)
+    monkeypatch.setattr(kb_index, "__version__", "0.0.1-other")
+    builds = []
+    real_build = kb_load.build_kb
+    monkeypatch.setattr(kb_load, "build_kb", lambda *a, **k: builds.append(1) or real_build(*a, **k))
+    assert "T1190" in load_kb(str(slice_file)).techniques
+    assert builds == [1]
+    assert _header(index)["ttpmap"] == "0.0.1-other"
 
 
 def test_index_of_another_bundle_is_not_trusted(slice_file: Path, cache: Path) -> None:
     first = load_kb(str(slice_file))
     [index] = index_files(cache)
     other = KnowledgeBase(info=first.info.__class__("x", "enterprise", "1.0", "0" * 64, "2.0"))
-    index.write_bytes(pickle.dumps(other))
+    index.write_bytes(kb_index.dumps(other, first.info.sha256))  # right header, wrong KB
     assert load_kb(str(slice_file)).techniques == first.techniques
+    index.write_bytes(kb_index.dumps(first, "0" * 64))  # a header naming another bundle
+    assert load_kb(str(slice_file)).techniques == first.techniques
+    assert _header(index)["bundle_sha256"] == first.info.sha256
+
+
+def _without(data: dict, key: str) -> dict:
+    return {k: v for k, v in data.items() if k != key}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: None,
+        lambda d: [],
+        lambda d: {},
+        lambda d: _without(d, "detects"),
+        lambda d: {**d, "extra": 1},
+        lambda d: {**d, "info": {}},
+        lambda d: {**d, "info": {**d["info"], "version": 15}},
+        lambda d: {**d, "info": {**d["info"], "counts": [1]}},
+        lambda d: {**d, "info": {**d["info"], "counts": {"techniques": "637"}}},
+        lambda d: {**d, "techniques": "T1190"},
+        lambda d: {**d, "techniques": [["T1190"]]},
+        lambda d: {**d, "techniques": _without(d["techniques"], "url")},
+        lambda d: {**d, "techniques": {**d["techniques"], "url": "x"}},
+        lambda d: {**d, "techniques": {**d["techniques"], "parent": [1] * len(d["techniques"]["id"])}},
+        lambda d: {**d, "software": {**d["software"], "aliases": ["not a list"] * len(d["software"]["id"])}},
+        lambda d: {**d, "software": {**d["software"], "aliases": [[1]] * len(d["software"]["id"])}},
+        lambda d: {
+            **d,
+            "procedures": {**d["procedures"], "mentions": [[[0, 5]]] * len(d["procedures"]["text"])},
+        },
+        lambda d: {**d, "deprecated": [1, 2]},
+        lambda d: {**d, "deprecated": "T1002"},
+        lambda d: {**d, "revoked": {"T1086": 5}},
+        lambda d: {**d, "revoked": ["T1086"]},
+    ],
+)
+def test_malformed_index_data_raises_index_format_error_only(slice_kb: KnowledgeBase, change) -> None:
+    """Wrong shapes are reported as one error (a ValueError), never as TypeError, KeyError or a crash."""
+    data = json.loads(json.dumps(kb_index.to_data(slice_kb)))
+    kb_index.from_data(data)  # the unchanged data is accepted
+    with pytest.raises(IndexFormatError):
+        kb_index.from_data(change(data))
+    assert issubclass(IndexFormatError, ValueError)
+
+
+def test_no_pickle_in_the_knowledge_base_package() -> None:
+    package = Path(kb_load.__file__).parent
+    sources = {path.name: path.read_text() for path in package.glob("*.py")}
+    assert "load.py" in sources and "store.py" in sources
+    for name, text in sources.items():
+        assert not re.search(r"^\s*(?:import|from)\s+(?:pickle|_pickle|marshal|shelve)\b", text, re.M), name
 
 
 def test_missing_index_with_memo_rebuilds(slice_file: Path, cache: Path) -> None:

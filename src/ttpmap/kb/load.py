@@ -9,7 +9,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import pickle
 import re
 import tempfile
 from collections.abc import Iterator
@@ -18,10 +17,10 @@ from pathlib import Path
 
 from ttpmap.config import DOMAINS, attack_source, cache_dir
 from ttpmap.errors import KnowledgeBaseError, UsageError
+from ttpmap.kb import index
 from ttpmap.kb.parse import build_kb
 from ttpmap.kb.store import KnowledgeBase
 
-INDEX_VERSION = 4
 EMBEDDED_VERSION = "15.0"
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
 _VERSION_IN_NAME = re.compile(r"(?:attack|v)[-_]?(\d{1,2}\.\d{1,2})", re.IGNORECASE)
@@ -144,7 +143,7 @@ def load_kb(
     if digest is None:
         raw = _read_bytes(source)
         digest = hashlib.sha256(raw).hexdigest()
-    cache_file = cache_dir() / "kb" / f"{domain}-{digest[:20]}-v{INDEX_VERSION}.pickle"
+    cache_file = index_path(domain, digest)
     if use_cache:
         kb = _read_index(cache_file, digest)
         if kb is not None:
@@ -155,7 +154,7 @@ def load_kb(
         # the memo named a digest whose index is missing or unreadable: read (and re-hash) the bundle
         raw = _read_bytes(source)
         digest = hashlib.sha256(raw).hexdigest()
-        cache_file = cache_dir() / "kb" / f"{domain}-{digest[:20]}-v{INDEX_VERSION}.pickle"
+        cache_file = index_path(domain, digest)
     embedded = not is_url and source == str(embedded_bundle(domain))
     with _no_gc():
         bundle = _decode(raw, source)
@@ -165,7 +164,7 @@ def load_kb(
     del bundle
     if use_cache:
         try:
-            _write_atomic(cache_file, pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL))
+            _write_atomic(cache_file, index.dumps(kb, digest))
             if memo:
                 memo.remember(digest)
         except OSError:  # a read-only cache only costs speed
@@ -177,7 +176,7 @@ def load_kb(
 def _no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while building many small objects that are all kept.
 
-    Parsing JSON and unpickling the index create hundreds of thousands of containers, and every
+    Parsing a bundle or the index creates hundreds of thousands of containers, and every
     collection pass would walk all of them again for nothing.
     """
     enabled = gc.isenabled()
@@ -189,13 +188,14 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
+def index_path(domain: str, digest: str) -> Path:
+    """Where the index of the bundle with this sha256 is cached."""
+    return cache_dir() / "kb" / f"{domain}-{digest[:20]}-v{index.VERSION}.jsonl"
+
+
 def _read_index(cache_file: Path, digest: str) -> KnowledgeBase | None:
-    try:
-        with cache_file.open("rb") as fh, _no_gc():
-            kb = pickle.load(fh)
-    except Exception:  # missing or unreadable: a bad index is rebuilt, never fatal
-        return None
-    return kb if isinstance(kb, KnowledgeBase) and kb.info.sha256 == digest else None
+    with _no_gc():
+        return index.read(cache_file, digest)
 
 
 class _DigestMemo:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ttpmap.kb.model import (
     BundleInfo,
@@ -24,42 +22,6 @@ from ttpmap.kb.model import (
 KBObject = Tactic | Technique | Group | Software | Campaign | Mitigation | DataComponent
 
 _ID_RE = re.compile(r"^(TA\d{4}|T\d{4}(?:\.\d{3})?|G\d{4}|S\d{4}|M\d{4}|C\d{4}|DC\d{4})$", re.IGNORECASE)
-
-
-# The index cache pickles records as plain tuples: unpickling 20,000 frozen dataclasses one by one
-# through their generic __setstate__ is several times slower than rebuilding them from rows.
-_RECORD_TABLES: dict[str, type] = {
-    "techniques": Technique,
-    "groups": Group,
-    "software": Software,
-    "campaigns": Campaign,
-    "mitigations": Mitigation,
-    "data_components": DataComponent,
-}
-_RECORD_LISTS: dict[str, type] = {
-    "tactics": Tactic,
-    "procedures": Procedure,
-    "mitigates": Link,
-    "detects": Link,
-}
-
-
-def _rows(cls: type, records: Iterable[object]) -> list[tuple[Any, ...]]:
-    names: tuple[str, ...] = getattr(cls, "__slots__")  # noqa: B009 - slotted dataclasses only
-    return [tuple([getattr(r, n) for n in names]) for r in records]
-
-
-def _records(cls: type, rows: Iterable[tuple[Any, ...]]) -> list[Any]:
-    # slot descriptors set fields without going through the frozen dataclass's __setattr__
-    setters = [getattr(cls, n).__set__ for n in getattr(cls, "__slots__")]  # noqa: B009
-    new = object.__new__
-    out: list[Any] = []
-    for row in rows:
-        obj: Any = new(cls)
-        for setter, value in zip(setters, row, strict=True):
-            setter(obj, value)
-        out.append(obj)
-    return out
 
 
 def _norm(attack_id: str) -> str:
@@ -90,23 +52,6 @@ class KnowledgeBase:
     deprecated: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self._build_indexes()
-
-    def __getstate__(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-        for key, cls in _RECORD_TABLES.items():
-            state[key] = (list(state[key]), _rows(cls, state[key].values()))
-        for key, cls in _RECORD_LISTS.items():
-            state[key] = _rows(cls, state[key])
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        for key, cls in _RECORD_TABLES.items():
-            ids, rows = state[key]
-            state[key] = dict(zip(ids, _records(cls, rows), strict=True))
-        for key, cls in _RECORD_LISTS.items():
-            state[key] = _records(cls, state[key])
-        self.__dict__.update(state)
         self._build_indexes()
 
     def _build_indexes(self) -> None:
