@@ -107,6 +107,13 @@ def html_elements(count: int) -> bytes:
     return ("<html><body><p>The actor used RDP.</p>" + "<span></span>" * count + "</body></html>").encode()
 
 
+def html_text(megabytes: int) -> bytes:
+    """A page of ``megabytes`` MB of plain text lines in a few elements (cheap to send, costly to parse)."""
+    line = "The actor used PowerShell to download a loader from a remote host and ran it. " * 10 + "\n"
+    body = line * (megabytes * 2**20 // len(line))
+    return f"<html><body><pre>{body}</pre></body></html>".encode()
+
+
 def ioc_text(count: int) -> bytes:
     """Text listing ``count`` distinct indicators (IPv4 addresses, domains, URLs), about 16 bytes each."""
     lines = ["Indicators observed in the intrusion", ""]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -80,7 +81,7 @@ def analyze(
 
     failures: list[str] = []
     codes: list[int] = []
-    results = analyze_many(
+    results: Iterable[tuple[str, Any]] = analyze_many(
         sources, kb=kb, model=model, options=options, read_stdin=lambda: read_stream(sys.stdin.buffer, limits)
     )
     used: set[str] = set()

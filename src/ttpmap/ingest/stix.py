@@ -96,7 +96,8 @@ def _describe(obj: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> list[str
         value = _string(obj.get(_OBSERVABLES[kind]))
         return [f"Observable ({kind}): {value}" if value else ""]
     if kind == "file":
-        hashes = obj.get("hashes") if isinstance(obj.get("hashes"), dict) else {}
+        hashes = obj.get("hashes")
+        hashes = hashes if isinstance(hashes, dict) else {}
         values = [_string(obj.get("name")), *(_string(v) for v in hashes.values())]
         return [f"File: {' '.join(v for v in values if v)}" if any(values) else ""]
     if kind == "note":
