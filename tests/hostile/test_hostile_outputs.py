@@ -178,6 +178,15 @@ def test_failed_write_leaves_the_previous_file(tmp_path: Path, monkeypatch: pyte
     assert [p.name for p in tmp_path.iterdir()] == ["r-stix.json"]  # no temporary file left behind
 
 
+def test_atomic_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    mask = os.umask(0o022)
+    try:
+        path = write_atomic(tmp_path / "r.json", "{}")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_export_refuses_unsafe_stems(analysis_apt, tmp_path: Path) -> None:
     from ttpmap.errors import UsageError
 
