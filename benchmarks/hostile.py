@@ -24,8 +24,10 @@ import hostile_cases as cases  # noqa: E402
 STDIN_GB = 3
 
 
-def run_cli(args: list[str], env: dict[str, str], stdin: int | None = None) -> tuple[int, float, float, str]:
-    """(exit code, seconds, peak RSS in MB, last stderr line) of one ``ttpmap`` run."""
+def run_cli(
+    args: list[str], env: dict[str, str], stdin: int | None = None
+) -> tuple[int, float, float, float, str]:
+    """(exit code, wall seconds, CPU seconds, peak RSS in MB, last stderr line) of one ``ttpmap`` run."""
     started = time.monotonic()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
@@ -41,7 +43,8 @@ def run_cli(args: list[str], env: dict[str, str], stdin: int | None = None) -> t
         seconds = time.monotonic() - started
         err.seek(0)
         lines = [ln for ln in err.read().decode(errors="replace").splitlines() if ln.strip()]
-    return proc.returncode, seconds, usage.ru_maxrss / 1024, lines[-1] if lines else ""
+    cpu = usage.ru_utime + usage.ru_stime
+    return proc.returncode, seconds, cpu, usage.ru_maxrss / 1024, lines[-1] if lines else ""
 
 
 def stdin_stream(folder: Path) -> tuple[list[str], dict[str, str], int | None]:
@@ -124,14 +127,14 @@ def main() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     built = build(folder)
     names = ["stdin-3gb", *built]
-    print(f"{'case':32} {'exit':>4} {'seconds':>8} {'peak MB':>8}  last stderr line")
+    print(f"{'case':30} {'exit':>4} {'wall s':>7} {'CPU s':>6} {'peak MB':>7}  last stderr line")
     for name in args.cases or names:
         if name == "stdin-3gb":
             argv, env, stdin = stdin_stream(folder)
         else:
             (argv, env), stdin = built[name], None
-        code, seconds, rss, last = run_cli(argv, env, stdin)
-        print(f"{name:32} {code:>4} {seconds:>8.1f} {rss:>8.0f}  {last[:160]}", flush=True)
+        code, seconds, cpu, rss, last = run_cli(argv, env, stdin)
+        print(f"{name:30} {code:>4} {seconds:>7.1f} {cpu:>6.1f} {rss:>7.0f}  {last[:150]}", flush=True)
         if name.startswith("text-200k"):
             sizes = {p.name: p.stat().st_size for p in (folder / "out").iterdir()}
             print("    outputs (MB): " + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in sorted(sizes.items())))
