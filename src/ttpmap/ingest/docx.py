@@ -112,11 +112,12 @@ def _body_items(element: Any, parent: Any) -> Iterator[Paragraph | Table]:
 
 def _blocks(items: Iterable[Paragraph | Table]) -> Iterator[tuple[str, str]]:
     """Yield ``(kind, text)`` for each non-empty paragraph ("heading", "item", "para") and table row."""
+    style_names: dict[str | None, str] = {}
     for item in items:
         if isinstance(item, Paragraph):
             text = " ".join(item.text.split())
             if text:
-                kind = _paragraph_kind(item)
+                kind = _paragraph_kind(item, style_names)
                 # A list marker lets the sentence splitter see each item as a sentence.
                 yield kind, f"- {text}" if kind == "item" else text
         elif isinstance(item, Table):
@@ -126,8 +127,13 @@ def _blocks(items: Iterable[Paragraph | Table]) -> Iterator[tuple[str, str]]:
                     yield "row", " | ".join(cells)
 
 
-def _paragraph_kind(paragraph: Paragraph) -> str:
-    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+def _paragraph_kind(paragraph: Paragraph, style_names: dict[str | None, str]) -> str:
+    # Resolving a style walks the style sheet; a document has few styles, so names are cached by id.
+    style_id = paragraph._p.style
+    if style_id not in style_names:
+        resolved = paragraph.style
+        style_names[style_id] = (resolved.name if resolved is not None else "") or ""
+    style = style_names[style_id]
     if style == "Title" or style.startswith("Heading"):
         return "heading"
     properties = paragraph._p.pPr
