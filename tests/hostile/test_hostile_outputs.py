@@ -74,7 +74,7 @@ def test_batch_with_awkward_names(warm: None, tmp_path: Path) -> None:
     written = sorted(p.name for p in out.glob("*.json"))
     assert written == sorted(
         [
-            "-dash.json".lstrip("-"),
+            "dash.json",  # a leading "-" would read as an option
             "_draft.json",
             "a_b_c.json",
             "rapport-été.json",
@@ -147,6 +147,21 @@ def test_exports_are_capped_and_say_so(analysis_apt, tmp_path: Path) -> None:
     stix = json.loads((tmp_path / "r-stix.json").read_text())
     assert sum(o["type"] == "indicator" for o in stix["objects"]) <= 50
     assert "Only the first 50 of 3,000 indicators" in (tmp_path / "r-advisory.md").read_text()
+
+
+def test_cli_caps_indicators_and_warns(warm: None, tmp_path: Path) -> None:
+    import hostile_cases as cases
+
+    report = tmp_path / "iocs.txt"
+    report.write_bytes(cases.ioc_text(60))
+    proc = run(
+        "analyze", str(report), "--no-model", "-o", str(tmp_path / "out"), env={"TTPMAP_MAX_IOCS": "7"}
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    saved = json.loads((tmp_path / "out" / "iocs.json").read_text())
+    assert len(saved["iocs"]) == 7
+    (note,) = saved["notes"]
+    assert note.startswith("Only the first 7 of ") and f"warning: {report}: {note}" in proc.stderr.decode()
 
 
 # --- 7. atomic, never through a symlink, never outside -o -----------------------------------------
