@@ -104,6 +104,13 @@ def test_docx_bomb_is_refused_by_its_declared_size() -> None:
     assert "over the 1 MB limit (TTPMAP_MAX_EXPANDED_BYTES)" in str(error)
 
 
+def test_docx_member_lying_about_its_size_is_caught_while_inflating() -> None:
+    # Declares 1,000 bytes, inflates to 40 MB: refused as corrupt before python-docx reads it in one
+    # piece, and within a memory budget far below 40 MB.
+    error, _ = load_error("liar.docx", cases.docx_lying_size(40), max_memory_mb=32)
+    assert str(error).startswith("liar.docx: corrupt DOCX (") and "CRC" in str(error)
+
+
 def test_html_with_too_many_elements_is_refused_before_parsing() -> None:
     error, _ = load_error("spans.html", cases.html_elements(5000), max_elements=1000)
     assert "over the 1,000 limit (TTPMAP_MAX_ELEMENTS)" in str(error)

@@ -52,21 +52,40 @@ def read_docx(data: bytes, *, source: str | None = None, limits: Limits | None =
 
 
 def _check_expansion(data: bytes, limits: Limits, source: str | None) -> None:
-    """Refuse archives whose declared sizes add up to more than the expansion limit.
+    """Refuse archives that declare, or actually inflate to, more than the expansion limit.
 
-    Python's zipfile never inflates a member past its declared size (a lying member fails its CRC
-    check instead), so the declared total bounds what python-docx can inflate.
+    Declared sizes are checked first (free); then every member is inflated in 1 MB steps, so a
+    member that lies about its size fails its CRC check here instead of inflating in one piece
+    inside python-docx.
     """
     try:
-        expanded = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise InputError(f"corrupt DOCX ({exc})", source=source) from None
-    if expanded > limits.max_expanded_bytes:
-        raise InputTooLarge(
-            f"DOCX expands to {expanded / 2**20:,.0f} MB, over the "
-            f"{limits.max_expanded_bytes / 2**20:,.0f} MB limit (TTPMAP_MAX_EXPANDED_BYTES)",
-            source=source,
-        )
+    declared = sum(info.file_size for info in members)
+    if declared > limits.max_expanded_bytes:
+        raise _expands(f"{declared / 2**20:,.0f} MB", limits, source)
+    inflated = 0
+    try:
+        for info in members:
+            with archive.open(info) as member:
+                while chunk := member.read(2**20):
+                    inflated += len(chunk)
+                    if inflated > limits.max_expanded_bytes:
+                        raise _expands("more", limits, source)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+        raise InputError(f"corrupt DOCX ({_detail(exc)})", source=source) from None
+    except RuntimeError as exc:  # zipfile's word for an encrypted member
+        raise InputError(f"encrypted DOCX ({_detail(exc)})", source=source) from None
+
+
+def _expands(size: str, limits: Limits, source: str | None) -> InputTooLarge:
+    return InputTooLarge(
+        f"DOCX expands to {size}, over the {limits.max_expanded_bytes / 2**20:,.0f} MB limit "
+        "(TTPMAP_MAX_EXPANDED_BYTES)",
+        source=source,
+    )
 
 
 def _bounded(blocks: Iterator[tuple[str, str]], limits: Limits, source: str | None) -> list[tuple[str, str]]:
