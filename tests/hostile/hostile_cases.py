@@ -50,6 +50,21 @@ def docx_bomb(expanded_mb: int) -> bytes:
     return buffer.getvalue()
 
 
+def docx_lying_size(actual_mb: int, declared: int = 1000) -> bytes:
+    """A DOCX whose document.xml inflates to ``actual_mb`` MB but declares only ``declared`` bytes."""
+    paragraph = "<w:p><w:r><w:t>" + "A" * (2**20 - 40) + "</w:t></w:r></w:p>"
+    data = bytearray(_docx(_DOC_HEAD + paragraph * actual_mb + _DOC_TAIL))
+    name = b"word/document.xml"
+    # The uncompressed size sits at byte 22 of a local header and byte 24 of a central directory entry.
+    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        pos = data.find(signature)
+        while pos >= 0:
+            if data[pos + name_at : pos + name_at + len(name)] == name:
+                data[pos + size_at : pos + size_at + 4] = declared.to_bytes(4, "little")
+            pos = data.find(signature, pos + 4)
+    return bytes(data)
+
+
 def _docx(document_xml: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -105,6 +120,13 @@ def html_repeated(count: int) -> bytes:
 def html_elements(count: int) -> bytes:
     """A page of ``count`` empty spans: cheap to send, expensive to parse and walk."""
     return ("<html><body><p>The actor used RDP.</p>" + "<span></span>" * count + "</body></html>").encode()
+
+
+def html_text(megabytes: int) -> bytes:
+    """A page of ``megabytes`` MB of plain text lines in a few elements (cheap to send, costly to parse)."""
+    line = "The actor used PowerShell to download a loader from a remote host and ran it. " * 10 + "\n"
+    body = line * (megabytes * 2**20 // len(line))
+    return f"<html><body><pre>{body}</pre></body></html>".encode()
 
 
 def ioc_text(count: int) -> bytes:

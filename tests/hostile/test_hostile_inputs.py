@@ -104,6 +104,13 @@ def test_docx_bomb_is_refused_by_its_declared_size() -> None:
     assert "over the 1 MB limit (TTPMAP_MAX_EXPANDED_BYTES)" in str(error)
 
 
+def test_docx_member_lying_about_its_size_is_caught_while_inflating() -> None:
+    # Declares 1,000 bytes, inflates to 40 MB: refused as corrupt before python-docx reads it in one
+    # piece, and within a memory budget far below 40 MB.
+    error, _ = load_error("liar.docx", cases.docx_lying_size(40), max_memory_mb=32)
+    assert str(error).startswith("liar.docx: corrupt DOCX (") and "CRC" in str(error)
+
+
 def test_html_with_too_many_elements_is_refused_before_parsing() -> None:
     error, _ = load_error("spans.html", cases.html_elements(5000), max_elements=1000)
     assert "over the 1,000 limit (TTPMAP_MAX_ELEMENTS)" in str(error)
@@ -218,3 +225,31 @@ def test_oversized_stdin_is_not_described_by_the_bytes_read() -> None:
     finally:
         os.close(read_end)
     assert "larger than the 8 KB limit" in str(raised.value)
+
+
+# --- the worker: deadline, memory cap, crashes ----------------------------------------------------
+
+
+def test_worker_is_killed_at_the_deadline() -> None:
+    from ttpmap.ingest.bounded import run_bounded
+
+    started = time.monotonic()
+    with pytest.raises(InputTooLarge, match=r"reading took over 1 s and was stopped \(TTPMAP_MAX_SECONDS\)"):
+        run_bounded(lambda: {"slept": time.sleep(60)}, Limits(max_seconds=1), "slow")
+    assert time.monotonic() - started < CEILING
+
+
+def test_worker_memory_is_capped() -> None:
+    from ttpmap.ingest.bounded import run_bounded
+
+    with pytest.raises(InputTooLarge, match=r"more than 64 MB of memory .*TTPMAP_MAX_MEMORY_MB"):
+        run_bounded(lambda: {"size": len(bytearray(512 * 2**20))}, Limits(max_memory_mb=64), "big")
+
+
+def test_worker_crash_is_this_inputs_error() -> None:
+    from ttpmap.ingest.bounded import run_bounded
+
+    with pytest.raises(InputError, match="the reader stopped unexpectedly"):
+        run_bounded(lambda: os._exit(7), Limits(), "crash")
+    with pytest.raises(InputError, match=r"could not be read \(KeyError: 'x'\)"):
+        run_bounded(lambda: {}["x"], Limits(), "bug")

@@ -74,7 +74,7 @@ def test_batch_with_awkward_names(warm: None, tmp_path: Path) -> None:
     written = sorted(p.name for p in out.glob("*.json"))
     assert written == sorted(
         [
-            "-dash.json".lstrip("-"),
+            "dash.json",  # a leading "-" would read as an option
             "_draft.json",
             "a_b_c.json",
             "rapport-été.json",
@@ -148,6 +148,21 @@ def test_exports_are_capped_and_say_so(analysis_apt, tmp_path: Path) -> None:
     assert "Only the first 50 of 3,000 indicators" in (tmp_path / "r-advisory.md").read_text()
 
 
+def test_cli_caps_indicators_and_warns(warm: None, tmp_path: Path) -> None:
+    import hostile_cases as cases
+
+    report = tmp_path / "iocs.txt"
+    report.write_bytes(cases.ioc_text(60))
+    proc = run(
+        "analyze", str(report), "--no-model", "-o", str(tmp_path / "out"), env={"TTPMAP_MAX_IOCS": "7"}
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    saved = json.loads((tmp_path / "out" / "iocs.json").read_text())
+    assert len(saved["iocs"]) == 7
+    (note,) = saved["notes"]
+    assert note.startswith("Only the first 7 of ") and f"warning: {report}: {note}" in proc.stderr.decode()
+
+
 # --- 7. atomic, never through a symlink, never outside -o -----------------------------------------
 
 
@@ -175,6 +190,15 @@ def test_failed_write_leaves_the_previous_file(tmp_path: Path, monkeypatch: pyte
         write_atomic(target, "x" * 100_000)
     assert target.read_text() == '{"previous": true}'
     assert [p.name for p in tmp_path.iterdir()] == ["r-stix.json"]  # no temporary file left behind
+
+
+def test_atomic_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    mask = os.umask(0o022)
+    try:
+        path = write_atomic(tmp_path / "r.json", "{}")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 def test_export_refuses_unsafe_stems(analysis_apt, tmp_path: Path) -> None:

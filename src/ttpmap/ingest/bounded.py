@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -66,6 +67,8 @@ _MEMORY_MESSAGE = "needed more than {mb:,} MB of memory to read (TTPMAP_MAX_MEMO
 
 
 def _child(work: Work, sender: Any, limits: Limits) -> None:
+    # Ctrl-C is the parent's to handle: it kills this process on the way out.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _cap_memory(limits.max_memory_mb)
     try:
         result: dict[str, Any] = {"ok": work()}

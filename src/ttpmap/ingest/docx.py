@@ -52,21 +52,40 @@ def read_docx(data: bytes, *, source: str | None = None, limits: Limits | None =
 
 
 def _check_expansion(data: bytes, limits: Limits, source: str | None) -> None:
-    """Refuse archives whose declared sizes add up to more than the expansion limit.
+    """Refuse archives that declare, or actually inflate to, more than the expansion limit.
 
-    Python's zipfile never inflates a member past its declared size (a lying member fails its CRC
-    check instead), so the declared total bounds what python-docx can inflate.
+    Declared sizes are checked first (free); then every member is inflated in 1 MB steps, so a
+    member that lies about its size fails its CRC check here instead of inflating in one piece
+    inside python-docx.
     """
     try:
-        expanded = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise InputError(f"corrupt DOCX ({exc})", source=source) from None
-    if expanded > limits.max_expanded_bytes:
-        raise InputTooLarge(
-            f"DOCX expands to {expanded / 2**20:,.0f} MB, over the "
-            f"{limits.max_expanded_bytes / 2**20:,.0f} MB limit (TTPMAP_MAX_EXPANDED_BYTES)",
-            source=source,
-        )
+    declared = sum(info.file_size for info in members)
+    if declared > limits.max_expanded_bytes:
+        raise _expands(f"{declared / 2**20:,.0f} MB", limits, source)
+    inflated = 0
+    try:
+        for info in members:
+            with archive.open(info) as member:
+                while chunk := member.read(2**20):
+                    inflated += len(chunk)
+                    if inflated > limits.max_expanded_bytes:
+                        raise _expands("more", limits, source)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+        raise InputError(f"corrupt DOCX ({_detail(exc)})", source=source) from None
+    except RuntimeError as exc:  # zipfile's word for an encrypted member
+        raise InputError(f"encrypted DOCX ({_detail(exc)})", source=source) from None
+
+
+def _expands(size: str, limits: Limits, source: str | None) -> InputTooLarge:
+    return InputTooLarge(
+        f"DOCX expands to {size}, over the {limits.max_expanded_bytes / 2**20:,.0f} MB limit "
+        "(TTPMAP_MAX_EXPANDED_BYTES)",
+        source=source,
+    )
 
 
 def _bounded(blocks: Iterator[tuple[str, str]], limits: Limits, source: str | None) -> list[tuple[str, str]]:
@@ -112,11 +131,12 @@ def _body_items(element: Any, parent: Any) -> Iterator[Paragraph | Table]:
 
 def _blocks(items: Iterable[Paragraph | Table]) -> Iterator[tuple[str, str]]:
     """Yield ``(kind, text)`` for each non-empty paragraph ("heading", "item", "para") and table row."""
+    style_names: dict[str | None, str] = {}
     for item in items:
         if isinstance(item, Paragraph):
             text = " ".join(item.text.split())
             if text:
-                kind = _paragraph_kind(item)
+                kind = _paragraph_kind(item, style_names)
                 # A list marker lets the sentence splitter see each item as a sentence.
                 yield kind, f"- {text}" if kind == "item" else text
         elif isinstance(item, Table):
@@ -126,8 +146,13 @@ def _blocks(items: Iterable[Paragraph | Table]) -> Iterator[tuple[str, str]]:
                     yield "row", " | ".join(cells)
 
 
-def _paragraph_kind(paragraph: Paragraph) -> str:
-    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+def _paragraph_kind(paragraph: Paragraph, style_names: dict[str | None, str]) -> str:
+    # Resolving a style walks the style sheet; a document has few styles, so names are cached by id.
+    style_id = paragraph._p.style
+    if style_id not in style_names:
+        resolved = paragraph.style
+        style_names[style_id] = (resolved.name if resolved is not None else "") or ""
+    style = style_names[style_id]
     if style == "Title" or style.startswith("Heading"):
         return "heading"
     properties = paragraph._p.pPr

@@ -16,7 +16,7 @@ from lxml import etree
 
 from ttpmap.config import Limits
 from ttpmap.errors import InputError, InputTooLarge
-from ttpmap.ingest.text import Extracted, check_chars, quiet
+from ttpmap.ingest.text import Extracted, quiet
 
 _NEVER_TEXT = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas")
 _BOILERPLATE = ("nav", "header", "footer", "aside", "form", "button", "select", "dialog")
@@ -60,7 +60,12 @@ def read_html(data: bytes, *, source: str | None = None, limits: Limits | None =
             source=source,
         )
     visible = _visible_estimate(markup)
-    check_chars(visible, limits, source)
+    if visible > limits.max_chars:
+        raise InputTooLarge(
+            f"HTML holds about {visible:,} characters of text, over the {limits.max_chars:,}-character "
+            "limit (TTPMAP_MAX_CHARS)",
+            source=source,
+        )
     tree = _parse(markup, source)
     title = _title(tree)
     text = _main_content(tree)

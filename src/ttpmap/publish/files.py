@@ -56,6 +56,8 @@ def write_atomic(path: Path, content: str | bytes) -> Path:
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
+        # mkstemp makes the file private (0600); outputs get the permissions a new file normally has.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -68,3 +70,9 @@ def write_atomic(path: Path, content: str | bytes) -> Path:
             raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
