@@ -129,14 +129,14 @@ def test_cli_batch_then_query_the_corpus(tmp_path, trained):
     make_corpus(tmp_path / "corpus", 1)
     (tmp_path / "corpus" / "empty.txt").write_text("")
     url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
-    proc = cli(
-        "batch", str(tmp_path / "corpus"), "--store", url, "--workers", "2", "-o", str(tmp_path / "out")
-    )
+    out = str(tmp_path / "out")
+    proc = cli("batch", str(tmp_path / "corpus"), "--store", url, "-w", "2", "-o", out, "-e", "navigator")
     assert proc.returncode == 1, proc.stderr.decode()
     text = proc.stdout.decode()
     assert "done" in text and "failed" in text and "empty.txt: empty input" in text
     assert "Traceback" not in proc.stderr.decode()
-    assert len(list((tmp_path / "out").glob("*.json"))) == 3
+    assert len(list((tmp_path / "out").glob("*-layer.json"))) == 3
+    assert len(list((tmp_path / "out").glob("*.json"))) == 6
     again = cli("batch", str(tmp_path / "corpus" / "phishing-campaign-000.md"), "--store", url)
     assert again.returncode == 0 and "skipped" in again.stdout.decode()
 
