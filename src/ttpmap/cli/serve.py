@@ -125,3 +125,22 @@ def worker(
         runner.stop()
     finally:
         store.close()
+
+
+def train_from_store(store_url: str | None, attack: str | None, domain: str, force: bool) -> None:
+    """`ttpmap train --from-store`: retrain on reviewed reports and print before/after figures."""
+    from ttpmap.cli.app import _load_kb, out
+    from ttpmap.server.training import retrain
+
+    store = open_cli_store(store_url)
+    try:
+        kb = _load_kb(attack, domain)
+        with err.status("Training on ATT&CK and the reviewed reports…", spinner="dots"):
+            result = retrain(store, kb, by=os.environ.get("USER", ""), force=force)
+    finally:
+        store.close()
+    out.print(
+        f"Model {escape(result['name'])}: {result['trained_sentences']} reviewed sentences; held-back "
+        f"accuracy {result['active_accuracy']} (active) -> {result['candidate_accuracy']} (candidate) on "
+        f"{result['held_back_sentences']} sentences; {escape(result['note'])}"
+    )
