@@ -1,62 +1,13 @@
-"""Workbench fixtures: a store with the three roles, clients signed in by session or token, a seeded report."""
+"""Workbench fixtures: stores on SQLite (and PostgreSQL when configured) with one user per role."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from workbench_helpers import EXAMPLES, Workbench, make_workbench
 
-pytest.importorskip("fastapi", reason="the workbench tests need the serve extra (pip install 'ttpmap[serve]')")
-
-from fastapi.testclient import TestClient  # noqa: E402
-from store_backends import BACKENDS, backend_url  # noqa: E402
-
-from ttpmap.models import Analysis  # noqa: E402
-from ttpmap.server import create_app  # noqa: E402
-from ttpmap.server.accounts import create_token, create_user  # noqa: E402
-from ttpmap.store import RunKey, Store, open_store, save_analysis  # noqa: E402
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-PASSWORD = "correct horse battery"
-KEY = RunKey("default-v2", "a" * 64)
-
-
-@dataclass
-class Workbench:
-    """An app over a fresh store with one user per role and an API token each."""
-
-    store: Store
-    app: object
-    tokens: dict[str, str]
-
-    def client(self, role: str | None = None) -> TestClient:
-        """A client sending ``role``'s API token (anonymous when None)."""
-        client = TestClient(self.app)  # type: ignore[arg-type]
-        if role:
-            client.headers["Authorization"] = f"Bearer {self.tokens[role]}"
-        return client
-
-    def browser(self, role: str) -> tuple[TestClient, str]:
-        """A client signed in through the login form, and the session's CSRF token."""
-        client = TestClient(self.app)  # type: ignore[arg-type]
-        page = client.get("/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        r = client.post("/login", data={"username": role, "password": PASSWORD, "csrf": token})
-        assert r.status_code == 200, r.text
-        csrf = re.search(r'name="csrf-token" content="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
-        return client, csrf
-
-
-def make_workbench(url: str) -> Workbench:
-    store = open_store(url)
-    tokens = {}
-    for role in ("viewer", "analyst", "admin"):
-        user = create_user(store, role, PASSWORD, role)
-        tokens[role] = create_token(store, user, "tests")[1]
-    return Workbench(store, create_app(store), tokens)
+from store_backends import BACKENDS, backend_url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -78,14 +29,3 @@ def sqlite_workbench(tmp_path) -> Iterator[Workbench]:
 @pytest.fixture(scope="session")
 def apt_text() -> str:
     return (EXAMPLES / "apt-exchange-intrusion.md").read_text(encoding="utf-8")
-
-
-def seed(store: Store, analysis: Analysis, text: str) -> int:
-    """Store an analysis and return its report (document) id."""
-    from sqlalchemy import select
-
-    from ttpmap.store.schema import DocumentRow
-
-    save_analysis(store, analysis, text, KEY)
-    with store.session() as s:
-        return s.scalar(select(DocumentRow.id).where(DocumentRow.sha256 == analysis.document.sha256))  # type: ignore[return-value]

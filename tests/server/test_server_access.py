@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import PASSWORD, seed
 from sqlalchemy import select
+from workbench_helpers import PASSWORD, seed
 
 from ttpmap.store.workbench import TokenRow, UserRow
 
@@ -70,7 +70,8 @@ def test_roles_below_the_required_one_get_403(sqlite_workbench, method, path):
 def test_viewer_cannot_review_analyst_can(sqlite_workbench, analysis_apt, apt_text):
     rid = seed(sqlite_workbench.store, analysis_apt, apt_text)
     body = {"action": "reject", "technique_id": "T1190"}
-    assert sqlite_workbench.client("viewer").post(f"/api/v1/reports/{rid}/reviews", json=body).status_code == 403
+    viewer = sqlite_workbench.client("viewer")
+    assert viewer.post(f"/api/v1/reports/{rid}/reviews", json=body).status_code == 403
     r = sqlite_workbench.client("analyst").post(f"/api/v1/reports/{rid}/reviews", json=body)
     assert r.status_code == 201 and r.json()["label"] == "none"
 
