@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from typing import Annotated, Any
 
 import typer
@@ -62,6 +63,7 @@ def serve(
         int,
         typer.Option("--workers", help="Job worker processes to start (0: run `ttpmap worker` yourself)."),
     ] = 1,
+    lease: Annotated[float, typer.Option(help="Seconds before a silent worker's job is taken back.")] = 60.0,
     create_admin: Annotated[
         bool, typer.Option("--create-admin", help="Prompt for a first admin account, then serve.")
     ] = False,
@@ -78,6 +80,8 @@ def serve(
         raise UsageError("--port must be between 1 and 65535")
     if workers < 0 or workers > 32:
         raise UsageError("--workers must be between 0 and 32")
+    if not 1 <= lease <= 3600:
+        raise UsageError("--lease must be between 1 and 3600 seconds")
     store = open_cli_store(store_url)
     _first_admin(store, create_admin)
     url = store.url.render_as_string(hide_password=False)
@@ -98,8 +102,24 @@ def serve(
         store.close()
 
 
-def _spawn_worker(url: str, attack: str | None, domain: str) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "ttpmap.cli", "worker", "--domain", domain]
+def _respawn(
+    procs: list[subprocess.Popen[bytes]],
+    stop: threading.Event,
+    url: str,
+    attack: str | None,
+    domain: str,
+    lease: float,
+) -> None:
+    """Start a new worker in place of one that died (its job comes back when the lease runs out)."""
+    while not stop.wait(2.0):
+        for i, proc in enumerate(procs):
+            if proc.poll() is not None and not stop.is_set():
+                err.print(f"worker {proc.pid} exited ({proc.returncode}); starting another")
+                procs[i] = _spawn_worker(url, attack, domain, lease)
+
+
+def _spawn_worker(url: str, attack: str | None, domain: str, lease: float) -> subprocess.Popen[bytes]:
+    args = [sys.executable, "-m", "ttpmap.cli", "worker", "--domain", domain, "--lease", str(lease)]
     if attack:
         args += ["--attack", attack]
     env = {**os.environ, "TTPMAP_STORE": url}  # not on the command line, where ps would show a password
@@ -110,6 +130,7 @@ def _spawn_worker(url: str, attack: str | None, domain: str) -> subprocess.Popen
 def worker(
     store_url: StoreOpt = None,
     once: Annotated[bool, typer.Option("--once", help="Exit when the queue is empty.")] = False,
+    lease: Annotated[float, typer.Option(help="Seconds a claimed job is held between renewals.")] = 60.0,
     attack: AttackOpt = None,
     domain: DomainOpt = "enterprise",
 ) -> None:
@@ -117,7 +138,9 @@ def worker(
     from ttpmap.server.worker import Worker
 
     store = open_cli_store(store_url)
-    runner = Worker(store, attack=attack, domain=domain)
+    if not 1 <= lease <= 3600:
+        raise UsageError("--lease must be between 1 and 3600 seconds")
+    runner = Worker(store, attack=attack, domain=domain, lease=lease)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     try:
         runner.run(once=once)
