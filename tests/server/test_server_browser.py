@@ -100,7 +100,7 @@ def sign_in(page, base: str, user: str) -> None:
     page.goto(f"{base}/login")
     page.fill('input[name="username"]', user)
     page.fill('input[name="password"]', PASSWORD)
-    page.click('button[type="submit"]')
+    page.click('form[action="/login"] button[type="submit"]')
     page.wait_for_url(f"{base}/")
 
 
@@ -129,7 +129,7 @@ def test_upload_review_download_and_retrain(live, page, tmp_path):
     # upload the bundled example PDF and watch its job finish without reloading
     page.goto(f"{base}/upload")
     page.set_input_files("#files", str(EXAMPLES / "apt-exchange-intrusion.pdf"))
-    page.click('button[type="submit"]')
+    page.click('form.upload button[type="submit"]')
     page.wait_for_url("**/jobs?ids=*")
     page.wait_for_selector('[data-field="status"]:text-is("done")', timeout=300_000)
     page.click("text=Open report")

@@ -85,13 +85,18 @@ def serve(
     store = open_cli_store(store_url)
     _first_admin(store, create_admin)
     url = store.url.render_as_string(hide_password=False)
-    procs = [_spawn_worker(url, attack, domain) for _ in range(workers)]
+    procs = [_spawn_worker(url, attack, domain, lease) for _ in range(workers)]
+    stop = threading.Event()
+    keeper = threading.Thread(target=_respawn, args=(procs, stop, url, attack, domain, lease), daemon=True)
+    keeper.start()
     err.print(f"ttpmap workbench on http://{escape(host)}:{port}/ with {workers} worker(s); Ctrl-C stops")
     try:
         uvicorn.run(
             create_app(store, attack=attack, domain=domain), host=host, port=port, log_level="warning"
         )
     finally:
+        stop.set()
+        keeper.join()
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:

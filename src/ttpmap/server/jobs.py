@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 
 from ttpmap.store import Store
 from ttpmap.store.schema import utcnow
@@ -57,6 +57,12 @@ class Job:
             "created_at": self.created_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
         }
+
+
+def _rows(result: object) -> int:
+    """Rows an UPDATE matched (the compare-and-set of a claim)."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 def _job(row: JobRow) -> Job:
@@ -137,7 +143,7 @@ def fail_exhausted(store: Store) -> int:
                 lease_until=None,
             )
         )
-        return result.rowcount or 0
+        return _rows(result)
 
 
 def claim(
@@ -167,7 +173,7 @@ def claim(
                     lease_until=now + timedelta(seconds=lease),
                 )
             )
-            if result.rowcount == 1:
+            if _rows(result) == 1:
                 return _job(s.get_one(JobRow, candidate, populate_existing=True))
     return None
 
@@ -180,7 +186,7 @@ def renew(store: Store, job_id: int, worker: str, *, lease: float = LEASE_SECOND
             .where(JobRow.id == job_id, JobRow.status == "running", JobRow.worker == worker)
             .values(lease_until=utcnow() + timedelta(seconds=lease))
         )
-        return result.rowcount == 1
+        return _rows(result) == 1
 
 
 def payload(store: Store, job_id: int) -> bytes:
@@ -204,7 +210,7 @@ def finish(store: Store, job_id: int, worker: str, *, document_id: int | None = 
                 lease_until=None,
             )
         )
-        return result.rowcount == 1
+        return _rows(result) == 1
 
 
 def fail(

@@ -139,7 +139,7 @@ def reports_page(
         "reviewed": reviewed,
         "text": text,
     }
-    lq = views.list_query(**form, offset=offset)
+    lq = views.list_query(technique, group, software, ioc, cve, since, reviewed, text, offset=offset)
     total, rows = views.list_reports(request.app.state.store, lq)
     size = views.PAGE_SIZE
     return render(
@@ -231,7 +231,7 @@ def corpus_page(
 ) -> Response:
     state = request.app.state.workbench
     form = {"technique": technique, "group": group, "software": software, "cve": cve, "since": since}
-    lq = views.list_query(**form)
+    lq = views.list_query(technique, group, software, "", cve, since)
     total, counts = q.technique_counts(state.store, lq.filters)
     summary = q.summary(state.store, lq.filters)
     return render(
