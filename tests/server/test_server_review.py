@@ -203,3 +203,11 @@ def test_reanalyse_is_one_action_and_queues_a_job(sqlite_workbench, report):
     all_jobs = analyst.post("/api/v1/models/reanalyze-all").json()["jobs"]
     assert len(all_jobs) == 1
     assert json.loads(analyst.get("/api/v1/jobs", params={"status": "queued"}).text)["counts"]["queued"] == 2
+
+
+def test_pdf_downloads_are_pdfs_or_one_line_when_pango_is_missing(sqlite_workbench, report):
+    r = sqlite_workbench.client("viewer").get(f"/api/v1/reports/{report}/download/brief.pdf")
+    if r.status_code == 503:
+        pytest.skip(f"PDF rendering unavailable here: {r.json()['detail']}")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF-")
+    assert r.headers["content-disposition"] == f'attachment; filename="report-{report}-brief.pdf"'

@@ -128,14 +128,18 @@ def _claimable(now: datetime):  # type: ignore[no-untyped-def]
 def fail_exhausted(store: Store) -> int:
     """Fail running jobs whose lease ran out after their last allowed attempt; returns how many."""
     now = utcnow()
+    exhausted = (
+        JobRow.status == "running",
+        JobRow.lease_until < now,
+        JobRow.attempts >= JobRow.max_attempts,
+    )
+    with store.session() as s:  # a read first, so idle polling never takes SQLite's write lock
+        if s.scalar(select(JobRow.id).where(*exhausted).limit(1)) is None:
+            return 0
     with store.session() as s, s.begin():
         result = s.execute(
             update(JobRow)
-            .where(
-                JobRow.status == "running",
-                JobRow.lease_until < now,
-                JobRow.attempts >= JobRow.max_attempts,
-            )
+            .where(*exhausted)
             .values(
                 status="failed",
                 error="the worker stopped (lease expired) on every attempt",
