@@ -136,7 +136,8 @@ def test_cli_batch_then_query_the_corpus(tmp_path, trained):
     text = proc.stdout.decode()
     assert "done" in text and "failed" in text and "empty.txt: empty input" in text
     assert "Traceback" not in proc.stderr.decode()
-    assert len(list((tmp_path / "out").glob("*.json"))) == 3
+    assert len(list((tmp_path / "out").glob("*-layer.json"))) == 3
+    assert len(list((tmp_path / "out").glob("*.json"))) == 6
     again = cli("batch", str(tmp_path / "corpus" / "phishing-campaign-000.md"), "--store", url)
     assert again.returncode == 0 and "skipped" in again.stdout.decode()
 

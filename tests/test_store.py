@@ -147,7 +147,7 @@ def test_related_ranks_shared_iocs_and_explains(store, analysis_apt, apt_text):
     doc = q.resolve_document(store, analysis_apt.document.sha256[:10])
     found = q.related(store, doc)
     assert found[0].sha256 == "b" * 64
-    assert found[0].shared["ioc"] == [ip.value]
+    assert found[0].shared["ioc:ipv4"] == [ip.value]
     assert all(r.score <= found[0].score for r in found)
     with pytest.raises(Exception, match="no document"):
         q.resolve_document(store, "0123456789")

@@ -35,8 +35,8 @@ def dask_client(plugin: AnalysisPlugin, *, workers: int = 2, scheduler: str | No
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
+                dashboard_address=":0",  # no fixed port: several runs may share a host
+                silence_logs=logging.CRITICAL,
                 memory_limit=0,
             )
             client = Client(cluster)

@@ -11,6 +11,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from ttpmap.store import RunKey, Store, analysed, record_failure, save_analysis
 
 WINDOW_PER_WORKER = 4
 """Documents in flight per worker thread: keeps workers busy while bounding client memory."""
+LOOKUP_BATCH = 16
+"""Inputs read ahead and looked up in the store together."""
 
 
 @dataclass
@@ -60,6 +63,12 @@ def _read(source: str, limits: Limits) -> bytes:
     if size > limits.max_bytes:
         raise ValueError(f"{size:,} bytes, over the {limits.max_bytes:,}-byte limit")
     return Path(source).read_bytes()
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
 
 
 def _inputs(sources: Iterable[str], limits: Limits) -> Iterator[tuple[str, str, bytes | None, str]]:
@@ -119,25 +128,27 @@ def run_batch(
         finish(outcome)
 
     try:
-        for source, sha, data, error in _inputs(sources, limits):
-            if error:
-                report.failed.append((source, error))
-                emit(Event(source, "failed", error))
-                continue
-            if sha in seen:
-                report.skipped.append(source)
-                emit(Event(source, "skipped", f"same bytes as {seen[sha]}"))
-                continue
-            seen[sha] = source
-            if not force and analysed(store, [sha], key):
-                report.skipped.append(source)
-                emit(Event(source, "skipped", "already analysed"))
-                continue
-            future = client.submit(analyse_bytes, source, sha, data, pure=False)
-            inputs[future.key] = (source, sha)
-            pending.add(future)
-            while len(inputs) >= window:
-                collect()
+        for chunk in _chunks(_inputs(sources, limits), LOOKUP_BATCH):
+            done = set() if force else analysed(store, [sha for _, sha, _, error in chunk if not error], key)
+            for source, sha, data, error in chunk:
+                if error:
+                    report.failed.append((source, error))
+                    emit(Event(source, "failed", error))
+                    continue
+                if sha in seen:
+                    report.skipped.append(source)
+                    emit(Event(source, "skipped", f"same bytes as {seen[sha]}"))
+                    continue
+                seen[sha] = source
+                if sha in done:
+                    report.skipped.append(source)
+                    emit(Event(source, "skipped", "already analysed"))
+                    continue
+                future = client.submit(analyse_bytes, source, sha, data, pure=False)
+                inputs[future.key] = (source, sha)
+                pending.add(future)
+                while len(inputs) >= window:
+                    collect()
         while inputs:
             collect()
     finally:

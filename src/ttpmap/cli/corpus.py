@@ -151,7 +151,7 @@ def related(
     for r in found:
         lines = []
         for kind, values in r.shared.items():
-            shown = [defang(v, "url" if "://" in v else "domain") if kind == "ioc" else v for v in values]
+            shown = [defang(v, kind[4:]) for v in values] if kind.startswith("ioc:") else values
             more = f" (+{len(shown) - 6})" if len(shown) > 6 else ""
             lines.append(f"{kind}: {', '.join(shown[:6])}{more}")
         table.add_row(str(r.document_id), f"{r.score:.2f}", Text(r.title), Text("\n".join(lines)))

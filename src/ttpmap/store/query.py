@@ -237,15 +237,15 @@ def resolve_document(store: Store, ref: str) -> int:
 
 
 def _features(store: Store, analysis_ids: Select) -> dict[int, set[tuple[str, str]]]:
-    """(kind, value) features of each analysis: IOCs, software, CVEs and techniques."""
+    """(kind, value) features of each analysis: IOCs (kind ``ioc:<type>``), software, CVEs, techniques."""
     feats: dict[int, set[tuple[str, str]]] = defaultdict(set)
     with store.session() as s:
-        for aid, value in s.execute(
-            select(IndicatorRow.analysis_id, IndicatorRow.value).where(
+        for aid, kind, value in s.execute(
+            select(IndicatorRow.analysis_id, IndicatorRow.type, IndicatorRow.value).where(
                 IndicatorRow.analysis_id.in_(analysis_ids)
             )
         ):
-            feats[aid].add(("ioc", value))
+            feats[aid].add((f"ioc:{kind}", value))
         for aid, value in s.execute(
             select(EntityRow.analysis_id, EntityRow.attack_id).where(
                 EntityRow.analysis_id.in_(analysis_ids), EntityRow.kind == "software"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -73,47 +73,52 @@ def _document(session: Session, analysis: Analysis, text: str) -> DocumentRow:
     return doc
 
 
-def _query_rows(analysis_id: int, analysis: Analysis) -> list[object]:
-    rows: list[object] = []
+def _query_rows(analysis_id: int, analysis: Analysis) -> dict[type, list[dict[str, object]]]:
+    """The query-table rows of an analysis, as plain dicts per table (inserted in bulk)."""
+    a = analysis_id
+    techniques = []
     for t in analysis.techniques:
         best = max(t.evidence, key=lambda e: e.score, default=None)
-        rows.append(
-            TechniqueRow(
-                analysis_id=analysis_id,
-                technique_id=t.id,
-                score=t.score,
-                origin=t.origin[:64],
-                evidence_start=best.start if best else None,
-                evidence_end=best.end if best else None,
-            )
+        techniques.append(
+            {
+                "analysis_id": a,
+                "technique_id": t.id,
+                "score": t.score,
+                "origin": t.origin[:64],
+                "evidence_start": best.start if best else None,
+                "evidence_end": best.end if best else None,
+            }
         )
-    rows += [IndicatorRow(analysis_id=analysis_id, type=i.type, value=i.value[:2048]) for i in analysis.iocs]
-    rows += [CVERow(analysis_id=analysis_id, cve_id=c.id) for c in analysis.entities.cves]
-    for kind, refs in (
-        ("group", analysis.entities.groups),
-        ("software", analysis.entities.software),
-        ("campaign", analysis.entities.campaigns),
-    ):
-        rows += [
-            EntityRow(analysis_id=analysis_id, kind=kind, attack_id=r.id, name=r.name, mention=r.mention)
-            for r in refs
-        ]
-    rows += [
-        CandidateRow(
-            analysis_id=analysis_id,
-            group_id=c.id,
-            name=c.name,
-            rank=rank,
-            score=c.score,
-            confidence=c.confidence,
+    entities = [
+        {"analysis_id": a, "kind": kind, "attack_id": r.id, "name": r.name, "mention": r.mention}
+        for kind, refs in (
+            ("group", analysis.entities.groups),
+            ("software", analysis.entities.software),
+            ("campaign", analysis.entities.campaigns),
         )
-        for rank, c in enumerate(analysis.attribution, 1)
+        for r in refs
     ]
-    rows += [
-        MitigationRow(analysis_id=analysis_id, mitigation_id=m.id, name=m.name, score=m.score)
-        for m in analysis.mitigations
-    ]
-    return rows
+    return {
+        TechniqueRow: techniques,
+        IndicatorRow: [{"analysis_id": a, "type": i.type, "value": i.value[:2048]} for i in analysis.iocs],
+        CVERow: [{"analysis_id": a, "cve_id": c.id} for c in analysis.entities.cves],
+        EntityRow: entities,
+        CandidateRow: [
+            {
+                "analysis_id": a,
+                "group_id": c.id,
+                "name": c.name,
+                "rank": rank,
+                "score": c.score,
+                "confidence": c.confidence,
+            }
+            for rank, c in enumerate(analysis.attribution, 1)
+        ],
+        MitigationRow: [
+            {"analysis_id": a, "mitigation_id": m.id, "name": m.name, "score": m.score}
+            for m in analysis.mitigations
+        ],
+    }
 
 
 def save_analysis(store: Store, analysis: Analysis, text: str, key: RunKey, *, seconds: float = 0.0) -> int:
@@ -161,7 +166,9 @@ def _save(store: Store, analysis: Analysis, text: str, key: RunKey, seconds: flo
         )
         session.add(row)
         session.flush()
-        session.add_all(_query_rows(row.id, analysis))
+        for table, rows in _query_rows(row.id, analysis).items():
+            if rows:
+                session.execute(insert(table), rows)
         return row.id
 
 
