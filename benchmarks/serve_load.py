@@ -61,6 +61,26 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def busy_worker(url: str, pids: list[int]) -> tuple[int, int] | None:
+    """(pid, job id) of a worker process holding a running job, read from the store."""
+    from sqlalchemy import select
+
+    from ttpmap.store.workbench import JobRow
+
+    store = open_store(url)
+    try:
+        with store.session() as s:
+            for job_id, worker in s.execute(
+                select(JobRow.id, JobRow.worker).where(JobRow.status == "running")
+            ):
+                pid = int(worker.split(":")[1])
+                if pid in pids:
+                    return pid, job_id
+    finally:
+        store.close()
+    return None
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -152,15 +172,15 @@ def main() -> None:
         t.start()
 
     killed: dict[str, object] = {}
-    workers = children(server.pid)
     while True:
         counts = client.get("/api/v1/jobs", params={"limit": 1}).json()["counts"]
         finished = counts.get("done", 0) + counts.get("failed", 0)
         if not killed and not args.no_kill and finished >= args.uploads // 3:
-            running = client.get("/api/v1/jobs", params={"status": "running", "limit": 10}).json()["jobs"]
-            victim = workers[0]
-            os.kill(victim, signal.SIGKILL)
-            killed = {"pid": victim, "after_done": finished, "running_jobs_then": [j["id"] for j in running]}
+            victim = busy_worker(url, children(server.pid))
+            if victim is not None:  # kill a worker while it holds a job, so the job must be taken back
+                pid, job_id = victim
+                os.kill(pid, signal.SIGKILL)
+                killed = {"pid": pid, "holding_job": job_id, "after_done": finished}
         if all(not t.is_alive() for t in threads) and finished >= len(job_ids) and job_ids:
             break
         time.sleep(1.0)
@@ -213,7 +233,7 @@ def main() -> None:
         },
         "peak_rss_mb": rss,
         "killed_worker": killed,
-        "jobs_retried_after_kill": [
+        "jobs_taken_back": [
             {"id": j["id"], "attempts": j["attempts"], "status": j["status"]} for j in retried
         ],
         "upload_errors": errors[:5],

@@ -214,7 +214,6 @@ def report_page(request: Request, user: Viewer, report_id: Id) -> Response:
         ioc_decisions=ioc_decisions,
         matrix=views.matrix(state.kb, {t.id: t.score for t in analysis.techniques}),
         downloads=list(DOWNLOADS),
-        related=q.related(state.store, report_id, limit=8),
         reviews=rows,
     )
 

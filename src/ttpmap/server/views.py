@@ -25,6 +25,7 @@ from ttpmap.store.workbench import JobRow, ReviewRow
 
 PAGE_SIZE = 50
 _TOKEN = re.compile(r"\S+")
+_MAYBE_NETWORK = re.compile(r"[.:/\[]")
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,8 @@ def segments(text: str, analysis: Analysis, extra: list[tuple[int, int, str]] = 
         techs = sorted({tid for s, e, tid in spans if s <= a and b <= e})
         piece, pos = text[a:b], 0
         for m in _TOKEN.finditer(piece):
+            if not _MAYBE_NETWORK.search(m.group(0)):
+                continue  # no dot, colon or slash: not a host, address or URL, nothing to defang
             shown = defang_text(m.group(0), iocs)
             if shown != m.group(0):
                 if m.start() > pos:

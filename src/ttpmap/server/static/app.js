@@ -139,6 +139,25 @@
       if (shown) shown.textContent = "Selected: “" + sel.toString().slice(0, 300) + "”";
     });
 
+    const related = $("#related[data-related]");
+    if (related) {
+      guarded(async function () {
+        const found = await api("GET", related.dataset.related);
+        related.replaceChildren();
+        for (const r of found.slice(0, 8)) {
+          const li = document.createElement("li");
+          const a = document.createElement("a");
+          a.href = "/reports/" + r.id;
+          a.textContent = r.title || ("report " + r.id);
+          li.appendChild(a);
+          const shared = Object.entries(r.shared).map(([k, v]) => k + " " + v.slice(0, 4).join(", "));
+          li.appendChild(document.createTextNode(" (" + r.score.toFixed(2) + ": " + shared.join("; ") + ")"));
+          related.appendChild(li);
+        }
+        if (!found.length) related.textContent = "No related report in the store.";
+      })();
+    }
+
     let timer = null;
     const input = $("#picker-input");
     if (input) {
