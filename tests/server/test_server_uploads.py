@@ -61,3 +61,11 @@ def test_refusals_on_pages_are_one_line_in_the_layout(sqlite_workbench):
     r = client.post("/upload", data={"csrf": csrf}, files=[("files", ("big.txt", b"x" * 11, "text/plain"))])
     assert r.status_code == 413
     assert 'id="error-line">big.txt: larger than' in r.text and "Traceback" not in r.text
+
+
+def test_a_body_larger_than_any_allowed_upload_is_refused_before_it_is_read(sqlite_workbench):
+    sqlite_workbench.app.state.workbench.limits = Limits(max_bytes=1000)
+    analyst = sqlite_workbench.client("analyst")
+    huge = b"x" * (MAX_FILES * 1000 + (1 << 20) + 1)
+    r = analyst.post("/api/v1/uploads", files=[("files", ("huge.txt", huge, "text/plain"))])
+    assert r.status_code == 413 and r.json() == {"detail": "upload too large"}

@@ -16,6 +16,7 @@ from ttpmap import __version__
 from ttpmap.config import Limits
 from ttpmap.errors import TtpmapError, UsageError
 from ttpmap.server.security import Sessions, ensure_key
+from ttpmap.server.uploads import MAX_FILES
 from ttpmap.store import Store
 
 CSP = (
@@ -71,13 +72,22 @@ def create_app(
         description="Review ATT&CK mappings of threat reports, correct them, retrain, publish.",
     )
     state = AppState(store, Sessions(ensure_key(store)), limits or Limits.from_env(), attack, domain)
-    for name in ("store", "sessions", "limits"):
+    for name in ("store", "sessions"):
         setattr(app.state, name, getattr(state, name))
     app.state.workbench = state
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
+        if request.method == "POST" and request.url.path in ("/upload", "/api/v1/uploads"):
+            size = request.headers.get("content-length", "")
+            if size.isdigit() and int(size) > MAX_FILES * state.limits.max_bytes + (1 << 20):
+                # refused before the body is read or spooled to disk
+                response: Response = JSONResponse({"detail": "upload too large"}, status_code=413)
+                response.headers["Connection"] = "close"
+                for key, value in HEADERS.items():
+                    response.headers.setdefault(key, value)
+                return response
+        response = await call_next(request)
         for key, value in HEADERS.items():
             response.headers.setdefault(key, value)
         if request.url.path.startswith(("/api/", "/reports", "/jobs")):

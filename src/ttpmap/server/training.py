@@ -149,6 +149,8 @@ def retrain(
     sentences = labelled_sentences(store)
     train_set = [s for s in sentences if not held_back(s["document"])]
     test_set = [s for s in sentences if held_back(s["document"])]
+    if not train_set and test_set:  # every reviewed report is a held-back one: train on them, compare nothing
+        train_set, test_set = test_set, []
     if not train_set:
         raise UsageError("no reviewed sentences to train on yet (review some reports first)")
     with tempfile.TemporaryDirectory() as tmp:
