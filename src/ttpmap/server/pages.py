@@ -156,7 +156,8 @@ def reports_page(
 
 @router.get("/upload")
 def upload_page(request: Request, user: Analyst) -> Response:
-    return render(request, "upload.html", max_mb=request.app.state.workbench.limits.max_bytes // (1024 * 1024))
+    limit = request.app.state.workbench.limits.max_bytes
+    return render(request, "upload.html", max_mb=limit // (1024 * 1024))
 
 
 @router.post("/upload")
