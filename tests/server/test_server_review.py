@@ -186,6 +186,9 @@ def test_corpus_page_layer_and_related(sqlite_workbench, report, analysis_apt, a
     client, _ = sqlite_workbench.browser("viewer")
     page = client.get("/corpus").text
     assert "2 reports selected" in page and "heat-5" in page
+    page = client.get("/corpus", params={"related": report}).text
+    assert f'href="/reports/{second}">Second report</a>' in page
+    assert client.get("/corpus", params={"related": 999}).status_code == 400
 
 
 def test_models_page_and_api_show_the_active_default(sqlite_workbench):

@@ -228,9 +228,11 @@ def corpus_page(
     software: Annotated[str, Query(max_length=32)] = "",
     cve: Annotated[str, Query(max_length=32)] = "",
     since: Annotated[str, Query(max_length=40)] = "",
+    related: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     state = request.app.state.workbench
     form = {"technique": technique, "group": group, "software": software, "cve": cve, "since": since}
+    neighbours = q.related(state.store, related, limit=20) if related else []
     lq = views.list_query(technique, group, software, "", cve, since)
     total, counts = q.technique_counts(state.store, lq.filters)
     summary = q.summary(state.store, lq.filters)
@@ -241,6 +243,8 @@ def corpus_page(
         total=total,
         matrix=views.matrix(state.kb, {k: float(v) for k, v in counts.items()}),
         summary=summary,
+        related=related,
+        neighbours=neighbours,
     )
 
 
