@@ -129,9 +129,8 @@ def test_cli_batch_then_query_the_corpus(tmp_path, trained):
     make_corpus(tmp_path / "corpus", 1)
     (tmp_path / "corpus" / "empty.txt").write_text("")
     url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
-    proc = cli(
-        "batch", str(tmp_path / "corpus"), "--store", url, "--workers", "2", "-o", str(tmp_path / "out")
-    )
+    out = str(tmp_path / "out")
+    proc = cli("batch", str(tmp_path / "corpus"), "--store", url, "-w", "2", "-o", out, "-e", "navigator")
     assert proc.returncode == 1, proc.stderr.decode()
     text = proc.stdout.decode()
     assert "done" in text and "failed" in text and "empty.txt: empty input" in text
