@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from ttpmap.cli import analyze, attribute, batch, corpus, kb, train  # noqa: F401  (registers the commands)
+from ttpmap.cli import serve as _serve  # noqa: F401  (registers serve and worker)
 from ttpmap.cli.app import _stem, app, err
 from ttpmap.config import debug
 from ttpmap.errors import TtpmapError

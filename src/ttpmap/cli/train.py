@@ -32,17 +32,32 @@ class Task(StrEnum):
 @app.command()
 def train(
     corpus: Annotated[
-        list[Path], typer.Option("--corpus", "-c", help="Labelled corpus: TRAM2, AnnoCTR or ttpmap JSONL.")
-    ],
+        list[Path] | None,
+        typer.Option("--corpus", "-c", help="Labelled corpus: TRAM2, AnnoCTR or ttpmap JSONL."),
+    ] = None,
     name: Annotated[str, typer.Option(help="Name to save the model under.")] = "custom",
     set_default: Annotated[bool, typer.Option("--set-default", help="Use this model by default.")] = False,
+    from_store: Annotated[
+        bool,
+        typer.Option("--from-store", help="Train on the workbench's reviews (activated if not worse)."),
+    ] = False,
+    store_url: Annotated[str | None, typer.Option("--store", help="Store URL for --from-store.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="--from-store: activate even if worse.")] = False,
     attack: AttackOpt = None,
     domain: DomainOpt = Domain.enterprise,
 ) -> None:
-    """Train a technique model from ATT&CK plus your labelled reports."""
+    """Train a technique model from ATT&CK plus your labelled reports (or the workbench's reviews)."""
     from ttpmap.learn.artifacts import save_model, set_default_model
     from ttpmap.learn.artifacts import train as train_model
 
+    if from_store:
+        from ttpmap.cli.serve import train_from_store
+
+        train_from_store(store_url, attack, domain, force)
+        return
+    corpus = corpus or []
+    if not corpus:
+        raise UsageError("give labelled corpora with --corpus, or --from-store")
     for path in corpus:
         if not path.is_file():
             raise UsageError(f"corpus not found: {path}")

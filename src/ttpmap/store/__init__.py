@@ -4,6 +4,7 @@ Open it with :func:`open_store` (migrated forward automatically); write with :fu
 query with the functions in :mod:`ttpmap.store.query`.
 """
 
+from ttpmap.store import workbench as _workbench  # noqa: F401  (registers the workbench tables)
 from ttpmap.store.engine import Store, default_url, open_store
 from ttpmap.store.write import RunKey, analysed, record_failure, save_analysis
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from ttpmap.store import workbench as _workbench  # noqa: F401  (its tables join Base.metadata)
 from ttpmap.store.schema import Base
 
 connection = context.config.attributes.get("connection")
