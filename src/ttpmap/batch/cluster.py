@@ -22,6 +22,7 @@ class ClusterError(TtpmapError):
 @contextmanager
 def dask_client(plugin: AnalysisPlugin, *, workers: int = 2, scheduler: str | None = None) -> Iterator[Any]:
     """A Dask client with the analysis plugin on every worker; closes what it started."""
+    import dask
     from distributed import Client, LocalCluster
 
     if workers < 1:
@@ -31,14 +32,17 @@ def dask_client(plugin: AnalysisPlugin, *, workers: int = 2, scheduler: str | No
         if scheduler:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         else:
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # no fixed port: several runs may share a host
-                silence_logs=logging.CRITICAL,
-                memory_limit=0,
-            )
+            # send each worker its share of the in-flight window at once, so it never waits for the
+            # scheduler (which shares a process with the client's store writes) between documents
+            with dask.config.set({"distributed.scheduler.worker-saturation": float("inf")}):
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",  # no fixed port: several runs may share a host
+                    silence_logs=logging.CRITICAL,
+                    memory_limit=0,
+                )
             client = Client(cluster)
     except (OSError, TimeoutError) as exc:
         where = scheduler or "a local cluster"
