@@ -303,6 +303,13 @@ class AttackInfo(_Model):
     version: str
 
 
+class ReviewSummary(_Model):
+    """Who reviewed an analysis in the workbench, and how many decisions they made."""
+
+    reviews: int
+    reviewers: list[str] = Field(default_factory=list)
+
+
 class Analysis(_Model):
     """The result of analysing one report; its JSON form is the stable contract in DESIGN.md."""
 
@@ -328,6 +335,8 @@ class Analysis(_Model):
     created: str = ""
     notes: list[str] = Field(default_factory=list)
     """What a reader of the results must know: indicators left out past a cap, text lost on reading."""
+    review: ReviewSummary | None = None
+    """Set when an analyst reviewed the mappings in the workbench (``ttpmap serve``)."""
     model_config = ConfigDict(populate_by_name=True)
 
     def to_json(self, indent: int | None = 2) -> str:

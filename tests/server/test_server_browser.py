@@ -194,13 +194,14 @@ def test_hostile_report_text_stays_inert_in_the_browser(live, page, analysis_apt
         "<a href=\"javascript:alert('link')\">click me</a> and javascript:alert('bare') and "
         "<svg onload=alert('svg')></svg> and \"><script>alert('break out')</script> end."
     )
-    evil = analysis_apt.model_copy(deep=True)
-    evil.document.sha256 = "d" * 64
-    evil.document.title = "<img src=x onerror=alert('title')>"
-    evil.techniques = evil.techniques[:2]
-    for t in evil.techniques:
-        t.evidence = t.evidence[:1]
-        t.evidence[0].start, t.evidence[0].end = 0, 60
+    document = analysis_apt.document.model_copy(
+        update={"sha256": "d" * 64, "title": "<img src=x onerror=alert('title')>"}
+    )
+    techniques = [
+        t.model_copy(update={"evidence": [t.evidence[0].model_copy(update={"start": 0, "end": 60})]})
+        for t in analysis_apt.techniques[:2]
+    ]
+    evil = analysis_apt.model_copy(update={"document": document, "techniques": techniques})
     rid = seed(wb.store, evil, hostile)
     sign_in(page, base, "viewer")
     page.goto(f"{base}/reports/{rid}")

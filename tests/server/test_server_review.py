@@ -129,12 +129,16 @@ def test_hostile_report_text_is_escaped_and_never_linked(sqlite_workbench, analy
         'Intro <script>alert("x")</script> and <img src=x onerror=alert(1)> then '
         '[click](javascript:alert(2)) and <a href="javascript:alert(3)">here</a> via http://evil.example/p.'
     )
-    evil = analysis_apt.model_copy(deep=True)
-    evil.document.sha256 = "f" * 64
-    evil.document.title = "<script>alert('title')</script>"
-    evil.techniques = evil.techniques[:1]
-    evil.techniques[0].evidence[0].start, evil.techniques[0].evidence[0].end = 6, 40
-    evil.iocs = []
+    first = analysis_apt.techniques[0]
+    first = first.model_copy(
+        update={
+            "evidence": [first.evidence[0].model_copy(update={"start": 6, "end": 40}), *first.evidence[1:]]
+        }
+    )
+    document = analysis_apt.document.model_copy(
+        update={"sha256": "f" * 64, "title": "<script>alert('title')</script>"}
+    )
+    evil = analysis_apt.model_copy(update={"document": document, "techniques": [first], "iocs": []})
     rid = seed(sqlite_workbench.store, evil, hostile)
     client, _ = sqlite_workbench.browser("viewer")
     for path in (f"/reports/{rid}", "/", "/?text=script"):
@@ -173,9 +177,8 @@ def test_technique_picker_searches_ids_and_names(sqlite_workbench):
 
 
 def test_corpus_page_layer_and_related(sqlite_workbench, report, analysis_apt, apt_text):
-    other = analysis_apt.model_copy(deep=True)
-    other.document.sha256 = "e" * 64
-    other.document.title = "Second report"
+    document = analysis_apt.document.model_copy(update={"sha256": "e" * 64, "title": "Second report"})
+    other = analysis_apt.model_copy(update={"document": document})
     second = seed(sqlite_workbench.store, other, apt_text)
     viewer = sqlite_workbench.client("viewer")
     layer = viewer.get("/api/v1/corpus/layer").json()

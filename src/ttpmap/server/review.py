@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from ttpmap.errors import UsageError
 from ttpmap.kb import KnowledgeBase
-from ttpmap.models import Analysis, Document, Evidence, Findings, TechniqueResult
+from ttpmap.models import Analysis, Document, Evidence, Findings, ReviewSummary, TechniqueResult
 from ttpmap.store import Store
 from ttpmap.store.schema import AnalysisRow, DocumentRow, utcnow
 from ttpmap.store.workbench import ReviewRow
@@ -223,8 +223,11 @@ def apply_reviews(analysis: Analysis, rows: list[ReviewRow], kb: KnowledgeBase, 
     )
     findings = Findings(document=doc, techniques=ordered, iocs=kept, entities=analysis.entities)
     reviewed = assemble(findings, kb, Options(attribution_top=max(len(analysis.attribution), 1)))
-    reviewed.created = analysis.created
-    reviewed.generated_by = analysis.generated_by
     reviewers = sorted({r.reviewer for r in rows})
-    reviewed.review = {"reviews": len(rows), "reviewers": reviewers}  # type: ignore[attr-defined]
-    return reviewed
+    return reviewed.model_copy(
+        update={
+            "created": analysis.created,
+            "generated_by": analysis.generated_by,
+            "review": ReviewSummary(reviews=len(rows), reviewers=reviewers),
+        }
+    )

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from ttpmap.defang import defang_text
 from ttpmap.errors import UsageError
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Analysis, Indicator
-from ttpmap.publish.markup import defang_text
 from ttpmap.server import review as reviews_mod
 from ttpmap.store import Store
 from ttpmap.store import query as q
