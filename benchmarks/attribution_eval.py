@@ -23,9 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from ttpmap.attribute import build_profiles, rank_campaigns, rank_groups
+from ttpmap.attribute import build_profiles
 from ttpmap.attribute.calibrate import calibration_report
-from ttpmap.attribute.profiles import clear_cache
 from ttpmap.evaluate.attribution import default_report_cases, evaluate_loco, evaluate_reports, gold_findings
 from ttpmap.ingest import from_text
 from ttpmap.kb import KnowledgeBase, load_kb
@@ -125,13 +124,11 @@ def calibration_table(kb: KnowledgeBase, out: dict) -> None:
 def latency(kb: KnowledgeBase, cases: list, out: dict) -> None:
     from ttpmap.attribute import Attributor
 
-    clear_cache()
     t0 = time.perf_counter()
     build_profiles(kb)
     build_s = time.perf_counter() - t0
-    clear_cache()
     t0 = time.perf_counter()
-    Attributor.fit(kb)  # profiles, galaxy, name tables, and a calibrator unless kb is the embedded one
+    att = Attributor.fit(kb)  # profiles, galaxy, name tables, and a calibrator unless kb is the embedded one
     fit_s = time.perf_counter() - t0
     print(f"\nAttributor.fit on ATT&CK {kb.version}: {fit_s:.1f} s")
     out[f"attributor_fit_{kb.version}_s"] = fit_s
@@ -140,18 +137,18 @@ def latency(kb: KnowledgeBase, cases: list, out: dict) -> None:
         from ttpmap.attribute import AttributionQuery
 
         findings = [AttributionQuery.build(kb, techniques=["T1190", "T1505.003"], software=["S0020"])]
-    rank_groups(findings[0], kb, include_weak=True)
+    att.rank(findings[0], kb, include_weak=True)
     times = []
     for f in findings * 3:
         t = time.perf_counter()
-        rank_groups(f, kb, include_weak=True)
-        rank_campaigns(f, kb)
+        att.rank(f, kb, include_weak=True)
+        att.rank_campaigns(f, kb)
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
     p95 = times[int(0.95 * (len(times) - 1))]
     print(
         f"\nLatency on ATT&CK {kb.version}: profiles built in {build_s:.2f} s (cold, incl. text mining); "
-        f"rank_groups + rank_campaigns per report: median {statistics.median(times):.1f} ms, "
+        f"Attributor.rank + rank_campaigns per report: median {statistics.median(times):.1f} ms, "
         f"p95 {p95:.1f} ms ({len(times)} calls, explanations included)"
     )
     out[f"latency_{kb.version}"] = {

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
-from ttpmap.attribute.profiles import ProfileSet, build_profiles
+from ttpmap.attribute.profiles import ProfileSet, build_profiles, mine_kb
 from ttpmap.attribute.rank import (
     DEFAULT_WEIGHTS,
     AttributionQuery,
@@ -70,14 +70,15 @@ class Attributor:
         unless one is given (the shipped one for the embedded bundle)."""
         if galaxy is None and use_galaxy:
             galaxy = load_galaxy(kb)
-        profiles = build_profiles(kb)
+        facts = mine_kb(kb)
+        profiles = build_profiles(kb, facts=facts)
         if calibrator is None:
             if kb.info.sha256 == EMBEDDED_KB_SHA256 and weights == DEFAULT_WEIGHTS:
                 calibrator = DEFAULT_CALIBRATOR
             else:
                 from ttpmap.attribute.calibrate import fit_calibrator, kb_cases, score_cases
 
-                calibrator = fit_calibrator(score_cases(kb_cases(kb), weights))
+                calibrator = fit_calibrator(score_cases(kb_cases(kb, facts=facts), weights))
         countries: dict[str, str] = {}
         for gid, prof in profiles.profiles.items():
             known = galaxy.group_country(gid) if galaxy else None

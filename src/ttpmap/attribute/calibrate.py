@@ -23,7 +23,15 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
-from ttpmap.attribute.profiles import ProfileSet, build_group_profile, build_profiles, find_cves
+from ttpmap.attribute.profiles import (
+    KBFacts,
+    ProfileSet,
+    build_group_profile,
+    build_profiles,
+    find_cves,
+    kb_name_mask,
+    mine_kb,
+)
 from ttpmap.attribute.rank import (
     AttributionQuery,
     RankWeights,
@@ -31,7 +39,6 @@ from ttpmap.attribute.rank import (
     primary_victimology,
     score_groups,
 )
-from ttpmap.attribute.textsim import source_texts
 from ttpmap.extract.victimology import SECTORS, find_victimology, region_of
 from ttpmap.kb import KnowledgeBase
 
@@ -64,7 +71,12 @@ class AttributionCase:
 
 
 def campaign_query(
-    kb: KnowledgeBase, campaign_id: str, *, with_context: bool = False, with_text: bool = False
+    kb: KnowledgeBase,
+    campaign_id: str,
+    *,
+    with_context: bool = False,
+    with_text: bool = False,
+    facts: KBFacts | None = None,
 ) -> AttributionQuery:
     """A campaign as a report: its techniques and software; with ``with_context`` also the CVEs and
     victimology mined from its description and procedure text, with ``with_text`` that text's terms
@@ -72,7 +84,8 @@ def campaign_query(
     procs = kb.uses(campaign_id)
     tech = {p.target_id: 1.0 for p in procs if p.target_id in kb.techniques}
     soft = frozenset(p.target_id for p in procs if p.target_id in kb.software)
-    text_terms = _source_terms(kb, campaign_id) if with_text else {}
+    facts = facts or mine_kb(kb)
+    text_terms = _source_terms(facts, campaign_id) if with_text else {}
     if not with_context:
         return AttributionQuery(techniques=tech, software=soft, text_terms=text_terms)
     text = "\n".join([kb.campaigns[campaign_id].description, *(p.text for p in procs)])
@@ -81,13 +94,13 @@ def campaign_query(
         software=soft,
         cves=frozenset(find_cves(text)),
         text_terms=text_terms,
-        **primary_victimology(find_victimology(text)),
+        **primary_victimology(find_victimology(text, names=kb_name_mask(kb))),
     )
 
 
-def _source_terms(kb: KnowledgeBase, source_id: str, targets: Iterable[str] | None = None) -> dict[str, int]:
+def _source_terms(facts: KBFacts, source_id: str, targets: Iterable[str] | None = None) -> dict[str, int]:
     """Name-free term counts of a KB object's description and procedures (only ``targets``' if given)."""
-    st = source_texts(kb).get(source_id)
+    st = facts.texts.get(source_id)
     if st is None:
         return {}
     out: Counter[str] = Counter()
@@ -102,23 +115,27 @@ def _source_terms(kb: KnowledgeBase, source_id: str, targets: Iterable[str] | No
 
 
 def loco_cases(
-    kb: KnowledgeBase, *, with_context: bool = False, with_text: bool = False
+    kb: KnowledgeBase, *, with_context: bool = False, with_text: bool = False, facts: KBFacts | None = None
 ) -> list[AttributionCase]:
     """Leave-one-campaign-out: each attributed campaign with recorded behaviour, against profiles built
     without it."""
+    facts = facts or mine_kb(kb)
     cases = []
     for cid, camp in kb.campaigns.items():
         gold = frozenset(g for g in camp.attributed_to if g in kb.groups)
         if not gold:
             continue
-        q = campaign_query(kb, cid, with_context=with_context, with_text=with_text)
+        q = campaign_query(kb, cid, with_context=with_context, with_text=with_text, facts=facts)
         if q.is_empty:
             continue
-        cases.append(AttributionCase(cid, "loco", q, gold, build_profiles(kb, exclude_campaigns=[cid])))
+        profiles = build_profiles(kb, exclude_campaigns=[cid], facts=facts)
+        cases.append(AttributionCase(cid, "loco", q, gold, profiles))
     return cases
 
 
-def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[AttributionCase]:
+def synthetic_cases(
+    kb: KnowledgeBase, n: int = 300, seed: int = 0, facts: KBFacts | None = None
+) -> list[AttributionCase]:
     """Reports sampled from group profiles: known tradecraft, tradecraft hidden from the profile, noise.
 
     For each case some of the group's techniques and software are removed from its profile and may
@@ -126,7 +143,8 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
     holds (common techniques more often), plus unrelated techniques and tools.
     """
     rng = random.Random(seed)
-    full = build_profiles(kb)
+    facts = facts or mine_kb(kb)
+    full = build_profiles(kb, facts=facts)
     popularity: dict[str, int] = {}
     for p in kb.procedures:
         if p.target_id in kb.techniques:
@@ -151,7 +169,7 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
         hold = rng.uniform(0.15, 0.5)
         held_t = [t for t in own_t if rng.random() < hold]
         held_s = [s for s in own_s if rng.random() < 0.4]
-        prof = build_group_profile(kb, gid, exclude_targets=held_t + held_s)
+        prof = build_group_profile(kb, gid, exclude_targets=held_t + held_s, facts=facts)
         known = sorted(t for t, s in prof.techniques.items() if s >= 1) or sorted(prof.techniques)
         generic = rng.random() < GENERIC_SHARE
         k = rng.randint(1, 4) if generic else rng.randint(2, 30)
@@ -183,11 +201,11 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
             sectors.add(rng.choice(sorted(SECTORS)))
         # the report's prose: the KB's own words for the held-out behaviour (absent from the profile's
         # text) plus another actor's words for each noise technique; never text the profile still holds
-        text = Counter(_source_terms(kb, gid, [t for t in held_t + held_s if t in chosen or t in soft]))
+        text = Counter(_source_terms(facts, gid, [t for t in held_t + held_s if t in chosen or t in soft]))
         for t in noise:
             users = by_target.get(t, ())
             if users:
-                text.update(_source_terms(kb, rng.choice(users), [t]))
+                text.update(_source_terms(facts, rng.choice(users), [t]))
         q = AttributionQuery(
             techniques=dict.fromkeys(sorted(chosen), 1.0),
             text_terms=dict(text),
@@ -204,9 +222,14 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
     return cases
 
 
-def kb_cases(kb: KnowledgeBase, n_synthetic: int = 300, seed: int = 0) -> list[AttributionCase]:
+def kb_cases(
+    kb: KnowledgeBase, n_synthetic: int = 300, seed: int = 0, facts: KBFacts | None = None
+) -> list[AttributionCase]:
     """All calibration cases the KB provides: LOCO (with campaign context and text) and synthetic."""
-    return loco_cases(kb, with_context=True, with_text=True) + synthetic_cases(kb, n_synthetic, seed)
+    facts = facts or mine_kb(kb)
+    return loco_cases(kb, with_context=True, with_text=True, facts=facts) + synthetic_cases(
+        kb, n_synthetic, seed, facts
+    )
 
 
 # ---- fitting ---------------------------------------------------------------------------------------

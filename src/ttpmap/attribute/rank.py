@@ -15,7 +15,7 @@ runner-up, Platt-fitted on held-out cases built from the knowledge base itself; 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
@@ -26,6 +26,7 @@ from ttpmap.attribute.profiles import (
     ProfileSet,
     build_profiles,
 )
+from ttpmap.attribute.provenance import BESPOKE, provenance_weight
 from ttpmap.attribute.textsim import name_table, terms
 from ttpmap.errors import UsageError
 from ttpmap.extract.victimology import region_of
@@ -259,7 +260,7 @@ def score_components(
             if s in ps.utilities:
                 utils += shared
             else:
-                soft += shared
+                soft += shared * provenance_weight(ps.provenance.get(s, BESPOKE))
     cves = sum(prof.cves.get(c, 0.0) * ps.cve_idf.get(c, 0.0) for c in q.cves)
     sectors = sum(ps.sector_idf.get(s, 0.0) for s in q.sectors if s in prof.sectors)
     countries = sum(ps.country_idf.get(c, 0.0) for c in q.countries if c in prof.countries)
@@ -360,6 +361,17 @@ def nationality_check(
     return {"stated": said, "group": known, "consistent": known in said}
 
 
+def gate_by_nationality(
+    scored: Sequence[ScoredGroup], nationality: Iterable[str], countries: Mapping[str, str]
+) -> tuple[list[ScoredGroup], dict[str, dict[str, object] | None]]:
+    """The groups whose known country does not contradict the stated nationality (order kept), and each
+    group's :func:`nationality_check`."""
+    said = list(nationality)
+    checks = {s.id: nationality_check(s.id, said, countries) for s in scored}
+    eligible = [s for s in scored if (c := checks[s.id]) is None or c["consistent"]]
+    return eligible, checks
+
+
 def rank_groups(
     findings: Findings | AttributionQuery,
     kb: KnowledgeBase,
@@ -390,10 +402,9 @@ def rank_groups(
     ps = profiles or build_profiles(kb)
     scored = score_groups(q, ps, weights)
     behavioural_rank = {s.id: i + 1 for i, s in enumerate(scored)}
-    nationality = list(stated.nationality) if stated else []
-    countries = group_countries or {}
-    checks = {s.id: nationality_check(s.id, nationality, countries) for s in scored}
-    eligible = [s for s in scored if (c := checks[s.id]) is None or c["consistent"]]
+    eligible, checks = gate_by_nationality(
+        scored, stated.nationality if stated else (), group_countries or {}
+    )
     gated = len(scored) - len(eligible)
     probs = dict(
         zip((s.id for s in eligible), calibrator.probabilities([s.score for s in eligible]), strict=True)

@@ -34,13 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ttpmap.attribute.attributor import Attributor
 from ttpmap.attribute.calibrate import loco_cases, reliability, score_cases
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
-from ttpmap.attribute.profiles import build_profiles
+from ttpmap.attribute.profiles import ProfileSet, build_profiles
 from ttpmap.attribute.rank import (
     ABSTAIN_BELOW,
     MIN_EVIDENCE,
     AttributionQuery,
+    ScoredGroup,
+    gate_by_nationality,
     query_from_findings,
     score_groups,
     shared_evidence,
@@ -139,13 +142,19 @@ def _group_pattern(kb: KnowledgeBase, gid: str, min_len: int = 3) -> re.Pattern[
     return name_pattern((g.name, *g.aliases), ignore_case=True, min_len=min_len)
 
 
-def actor_names(kb: KnowledgeBase, group_ids: Iterable[str], *, software: str = "distinctive") -> list[str]:
+def actor_names(
+    kb: KnowledgeBase,
+    group_ids: Iterable[str],
+    *,
+    software: str = "distinctive",
+    profiles: ProfileSet | None = None,
+) -> list[str]:
     """Every name and alias of the groups and of the software to mask with them (see the module's
     masking rule: ``"distinctive"``, ``"all"`` or ``"none"``)."""
     if software not in MASK_RULES:
         raise ValueError(f"unknown masking rule {software!r}; expected one of {MASK_RULES}")
     names: set[str] = set()
-    profiles = build_profiles(kb)
+    profiles = profiles or build_profiles(kb)
     for gid in group_ids:
         g = kb.groups[gid]
         names.update((g.name, *g.aliases))
@@ -306,31 +315,73 @@ def gold_findings(case: ReportCase, text: str, kb: KnowledgeBase) -> Findings:
     )
 
 
+@dataclass(frozen=True)
+class RankedCase:
+    """One masked report case after ranking: its query, the (gated) ranking and the gold rank."""
+
+    case: ReportCase
+    query: AttributionQuery
+    ranking: list[ScoredGroup]
+    nationality: tuple[str, ...]
+
+    @property
+    def gold_rank(self) -> int:
+        return next((i + 1 for i, s in enumerate(self.ranking) if s.id in self.case.gold), 10_000)
+
+
+def rank_report_cases(
+    cases: Sequence[ReportCase],
+    findings_fn: FindingsFn | None,
+    kb: KnowledgeBase,
+    attributor: Attributor,
+    *,
+    mask_software: str = "distinctive",
+    gate: bool = True,
+) -> list[RankedCase]:
+    """Mask, extract and rank every case; with ``gate`` the nationality the masked text states (the
+    actor's origin in its victimology) sets aside groups of another known country."""
+    out = []
+    for case in cases:
+        text = mask_text(
+            case.text, actor_names(kb, case.gold, software=mask_software, profiles=attributor.profiles)
+        )
+        findings = findings_fn(text) if findings_fn is not None else gold_findings(case, text, kb)
+        q: AttributionQuery = query_from_findings(findings, kb)
+        scored = score_groups(q, attributor.profiles, attributor.weights) if not q.is_empty else []
+        nationality = tuple(findings.victimology.origin) if gate else ()
+        if nationality:
+            scored, _ = gate_by_nationality(scored, nationality, attributor.group_countries)
+        out.append(RankedCase(case, q, scored, nationality))
+    return out
+
+
 def evaluate_reports(
     cases: Sequence[ReportCase],
     findings_fn: FindingsFn | None,
     kb: KnowledgeBase,
     *,
     mask_software: str = "distinctive",
-    calibrator: Calibrator = DEFAULT_CALIBRATOR,
+    attributor: Attributor | None = None,
+    gate: bool = True,
+    ranked: Sequence[RankedCase] | None = None,
 ) -> dict[str, Any]:
     """Rank the actor of each masked report; ranking metrics, abstention and top-1 reliability.
 
     ``findings_fn(text)`` turns the masked text into Findings; ``None`` uses :func:`gold_findings`
     (gold technique labels + software named in the masked text). Names of the actor and of its software
-    (per the ``mask_software`` rule, see the module docstring) are masked first.
+    (per the ``mask_software`` rule, see the module docstring) are masked first. ``attributor`` defaults
+    to one fitted on ``kb`` alone.
     """
-    profiles = build_profiles(kb)
-    calib = calibrator
+    attributor = attributor or Attributor.fit(kb)
+    if ranked is None:
+        ranked = rank_report_cases(cases, findings_fn, kb, attributor, mask_software=mask_software, gate=gate)
+    calib = attributor.calibrator
     rows = []
     pairs = []
-    for case in cases:
-        text = mask_text(case.text, actor_names(kb, case.gold, software=mask_software))
-        findings = findings_fn(text) if findings_fn is not None else gold_findings(case, text, kb)
-        q: AttributionQuery = query_from_findings(findings, kb)
-        scored = score_groups(q, profiles) if not q.is_empty else []
+    for rc in ranked:
+        scored, case, q = rc.ranking, rc.case, rc.query
         probs = calib.probabilities([s.score for s in scored]) if scored else []
-        rank = next((i + 1 for i, s in enumerate(scored) if s.id in case.gold), len(profiles) + 1)
+        rank = rc.gold_rank if scored else len(attributor.profiles) + 1
         p_top = probs[0] if probs else 0.0
         weak = not scored or p_top < ABSTAIN_BELOW or shared_evidence(scored[0].components) < MIN_EVIDENCE
         correct = bool(scored) and scored[0].id in case.gold
@@ -347,6 +398,7 @@ def evaluate_reports(
                 "techniques": len(q.techniques),
                 "software": len(q.software),
                 "cves": len(q.cves),
+                "nationality": list(rc.nationality),
             }
         )
     answered = [r for r in rows if not r["abstained"]]
