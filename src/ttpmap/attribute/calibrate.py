@@ -366,3 +366,60 @@ def calibration_report(kb: KnowledgeBase, n_synthetic: int = 300, folds: int = 5
         "shipped_calibrator": reliability(shipped),
         "fitted_on_all": fit_calibrator(scored),
     }
+
+
+# ---- learning the weights (a small learning-to-rank step) -------------------------------------------
+
+WEIGHT_FACTORS = (0.5, 0.7, 1.4, 2.0)
+"""Multiplicative steps tried for each weight by :func:`fit_weights`' coordinate ascent."""
+
+
+def _component_matrices(
+    scored: Sequence[ScoredCase],
+) -> tuple[list[str], list[tuple[np.ndarray, np.ndarray]]]:
+    keys = sorted(scored[0].ranking[0].components) if scored and scored[0].ranking else []
+    mats = []
+    for sc in scored:
+        comps = np.array([[s.components.get(k, 0.0) for k in keys] for s in sc.ranking])
+        mats.append((comps, _gold_mask(sc)))
+    return keys, mats
+
+
+def _mrr(mats: Sequence[tuple[np.ndarray, np.ndarray]], w: np.ndarray) -> float:
+    total = 0.0
+    for comps, gold in mats:
+        if not gold.any():
+            continue
+        scores = comps @ w
+        best_gold = scores[gold].max()
+        # ties count against the gold group (a conservative rank)
+        total += 1.0 / (1 + int((scores[~gold] >= best_gold).sum()))
+    return total / max(1, len(mats))
+
+
+def fit_weights(
+    scored: Sequence[ScoredCase], start: RankWeights | None = None, passes: int = 2
+) -> RankWeights:
+    """Weights that maximise mean reciprocal rank of the gold group over ``scored`` cases, by coordinate
+    ascent from ``start`` (each weight multiplied by :data:`WEIGHT_FACTORS`; signs never flip)."""
+    from dataclasses import asdict, replace
+
+    start = start or RankWeights()
+    keys, mats = _component_matrices(scored)
+    if not keys:
+        return start
+    current = asdict(start)
+    w = np.array([current[k] for k in keys], dtype=float)
+    best = _mrr(mats, w)
+    for _ in range(passes):
+        improved = False
+        for i, _key in enumerate(keys):
+            for f in WEIGHT_FACTORS:
+                trial = w.copy()
+                trial[i] *= f
+                value = _mrr(mats, trial)
+                if value > best + 1e-6:
+                    best, w, improved = value, trial, True
+        if not improved:
+            break
+    return replace(start, **{k: round(float(v), 4) for k, v in zip(keys, w, strict=True)})

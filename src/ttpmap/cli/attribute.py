@@ -75,11 +75,18 @@ def attribute(
     campaigns = attributor.rank_campaigns(findings, kb)
     if fmt == "json":
         payload = {
+            "stated_attribution": findings.stated.model_dump(),
             "attribution": [g.model_dump() for g in groups],
             "campaigns": [c.model_dump() for c in campaigns],
         }
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
+    stated = getattr(findings, "stated", None)
+    if stated is not None and stated.groups:
+        from ttpmap.cli.views import render_stated
+        from ttpmap.models import Analysis
+
+        render_stated(Analysis.model_construct(stated_attribution=stated, attribution=groups))
     if not groups:
         out.print("No confident match: the evidence is too weak or too generic to point at a known group.")
         return

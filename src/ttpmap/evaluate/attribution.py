@@ -40,13 +40,16 @@ from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
 from ttpmap.attribute.profiles import ProfileSet, build_profiles
 from ttpmap.attribute.rank import (
     ABSTAIN_BELOW,
+    DEFAULT_WEIGHTS,
     MIN_EVIDENCE,
     AttributionQuery,
+    RankWeights,
     ScoredGroup,
     gate_by_nationality,
     query_from_findings,
     score_groups,
     shared_evidence,
+    weighted_score,
 )
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Document, Findings, TechniqueResult
@@ -460,3 +463,89 @@ def format_attribution_table(result: dict[str, Any]) -> str:
     if misses:
         lines.append("  outside top 5: " + ", ".join(misses))
     return "\n".join(lines)
+
+
+# ---- learning to rank and calibration on report-like cases (evaluation only) --------------------------
+
+
+@dataclass(frozen=True)
+class _Reweighted:
+    """A case re-ranked under other weights (what :func:`fit_weights` and :func:`fit_calibrator` read)."""
+
+    case: Any
+    ranking: list[ScoredGroup]
+
+    @property
+    def scores(self) -> list[float]:
+        return [s.score for s in self.ranking]
+
+
+def reweight(cases: Sequence[Any], weights: RankWeights) -> list[_Reweighted]:
+    """Each case's ranking recomputed from its score components under ``weights``."""
+    out = []
+    for c in cases:
+        ranking = [ScoredGroup(s.id, weighted_score(s.components, weights), s.components) for s in c.ranking]
+        ranking.sort(key=lambda s: (-s.score, s.id))
+        out.append(_Reweighted(c.case, ranking))
+    return out
+
+
+def _gold_rank(c: Any) -> int:
+    return next((i + 1 for i, s in enumerate(c.ranking) if s.id in c.case.gold), 10_000)
+
+
+def cross_validated_ranking(
+    reports: Sequence[RankedCase],
+    extra_training: Sequence[Any] = (),
+    *,
+    start: RankWeights = DEFAULT_WEIGHTS,
+    folds: int = 5,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Learning to rank and calibration on report cases by cross-validation.
+
+    For each fold the weights (:func:`fit_weights`) and then the calibrator are fitted on the other
+    folds' report cases plus ``extra_training`` (e.g. ATT&CK LOCO cases), and the held-out reports are
+    ranked and calibrated with them: the ``cross_validated`` figures are out-of-sample. ``in_sample``
+    fits once on everything and scores the same cases (optimistic, for comparison). Nothing fitted
+    here is shipped: the shipped Attributor is fitted from the KB alone.
+    """
+    import random
+
+    from ttpmap.attribute.calibrate import fit_calibrator, fit_weights
+
+    order = list(range(len(reports)))
+    random.Random(seed).shuffle(order)
+    ranks: list[int | None] = [None] * len(reports)
+    pairs: list[tuple[float, bool] | None] = [None] * len(reports)
+    fitted = []
+    for f in range(folds):
+        test = [i for k, i in enumerate(order) if k % folds == f]
+        train = [reports[i] for k, i in enumerate(order) if k % folds != f] + list(extra_training)
+        if not test:
+            continue
+        weights = fit_weights(train, start)
+        calibrator = fit_calibrator(reweight(train, weights))
+        fitted.append(weights)
+        for i, rc in zip(test, reweight([reports[i] for i in test], weights), strict=True):
+            ranks[i] = _gold_rank(rc)
+            p = calibrator.probabilities(rc.scores)[0] if rc.ranking else 0.0
+            pairs[i] = (p, bool(rc.ranking) and rc.ranking[0].id in rc.case.gold)
+    everything = list(reports) + list(extra_training)
+    w_all = fit_weights(everything, start)
+    cal_all = fit_calibrator(reweight(everything, w_all))
+    again = reweight(reports, w_all)
+    in_pairs = [
+        (
+            cal_all.probabilities(c.scores)[0] if c.ranking else 0.0,
+            bool(c.ranking) and c.ranking[0].id in c.case.gold,
+        )
+        for c in again
+    ]
+    return {
+        "cross_validated": ranking_metrics([r for r in ranks if r is not None])
+        | {"reliability": reliability([p for p in pairs if p is not None])},
+        "in_sample": ranking_metrics([_gold_rank(c) for c in again]) | {"reliability": reliability(in_pairs)},
+        "weights_in_sample": w_all,
+        "weights_per_fold": fitted,
+    }
