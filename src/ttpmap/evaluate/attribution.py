@@ -29,7 +29,7 @@ import gzip
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -297,7 +297,9 @@ def _document(text: str, source: str) -> Document:
     return from_text(text, source=source)
 
 
-def gold_findings(case: ReportCase, text: str, kb: KnowledgeBase) -> Findings:
+def gold_findings(
+    case: ReportCase, text: str, kb: KnowledgeBase, malware_names: Iterable[str] = ()
+) -> Findings:
     """Findings from the case's gold technique labels plus the software, groups and CVEs the entity
     extractor finds in the (masked) text."""
     from ttpmap.extract.entities import find_entities
@@ -313,7 +315,7 @@ def gold_findings(case: ReportCase, text: str, kb: KnowledgeBase) -> Findings:
         document=doc,
         techniques=techniques,
         entities=entities,
-        victimology=report_victimology(doc, kb, entities),
+        victimology=report_victimology(doc, kb, entities, malware_names=malware_names),
         text_terms=report_terms(doc, kb),
     )
 
@@ -348,7 +350,8 @@ def rank_report_cases(
         text = mask_text(
             case.text, actor_names(kb, case.gold, software=mask_software, profiles=attributor.profiles)
         )
-        findings = findings_fn(text) if findings_fn is not None else gold_findings(case, text, kb)
+        malware = attributor.galaxy.malware_names if attributor.galaxy else ()
+        findings = findings_fn(text) if findings_fn is not None else gold_findings(case, text, kb, malware)
         q: AttributionQuery = query_from_findings(findings, kb)
         scored = score_groups(q, attributor.profiles, attributor.weights) if not q.is_empty else []
         nationality = tuple(findings.victimology.origin) if gate else ()
@@ -549,3 +552,58 @@ def cross_validated_ranking(
         "weights_in_sample": w_all,
         "weights_per_fold": fitted,
     }
+
+
+def reliability_svg(curves: Mapping[str, Mapping[str, Any]], title: str = "Attribution reliability") -> str:
+    """A reliability diagram (predicted vs observed top-1 accuracy per bin) as a small hand-built SVG.
+
+    ``curves`` maps a label to a :func:`reliability` result; each is drawn as a line with its ECE in
+    the legend, bin markers sized by the number of cases.
+    """
+    from html import escape
+
+    size, pad = 320, 44
+    colors = ("#12355b", "#b30000", "#2f7d32", "#8a4fbf")
+
+    def xy(p: float, o: float) -> tuple[float, float]:
+        return pad + p * size, pad + (1 - o) * size
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 2 * pad + 170}" height="{size + 2 * pad}" '
+        'font-family="DejaVu Sans, Arial, sans-serif" font-size="11">',
+        f'<text x="{pad}" y="{pad - 18}" font-size="13" font-weight="bold">{escape(title)}</text>',
+        f'<rect x="{pad}" y="{pad}" width="{size}" height="{size}" fill="none" stroke="#8a94a6"/>',
+        f'<line x1="{pad}" y1="{pad + size}" x2="{pad + size}" y2="{pad}" stroke="#8a94a6" '
+        'stroke-dasharray="4 3"/>',
+    ]
+    for k in range(0, 11, 2):
+        v = k / 10
+        x, y = xy(v, v)
+        parts.append(f'<text x="{x:.1f}" y="{pad + size + 14}" text-anchor="middle">{v:.1f}</text>')
+        parts.append(f'<text x="{pad - 6}" y="{y + 4:.1f}" text-anchor="end">{v:.1f}</text>')
+    parts.append(
+        f'<text x="{pad + size / 2}" y="{pad + size + 32}" text-anchor="middle">'
+        "predicted probability (top-1)</text>"
+    )
+    parts.append(
+        f'<text x="{pad - 32}" y="{pad + size / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 {pad - 32} {pad + size / 2})">observed top-1 accuracy</text>'
+    )
+    for i, (label, rel) in enumerate(curves.items()):
+        color = colors[i % len(colors)]
+        pts = [(*xy(b["predicted"], b["observed"]), b["n"]) for b in rel.get("bins", []) if b.get("n")]
+        if pts:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in pts)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.6"/>')
+            for x, y, n in pts:
+                r = 2.5 + min(6.0, n**0.5)
+                parts.append(
+                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{color}" fill-opacity="0.55"/>'
+                )
+        ece = rel.get("ece")
+        ly = pad + 14 + 18 * i
+        parts.append(f'<rect x="{pad + size + 14}" y="{ly - 9}" width="10" height="10" fill="{color}"/>')
+        ece_text = f" (ECE {ece:.3f}, n={rel.get('n', 0)})" if ece is not None else ""
+        parts.append(f'<text x="{pad + size + 30}" y="{ly}">{escape(label + ece_text)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
