@@ -37,11 +37,10 @@ HIGH = 0.7
 """Calibrated probability from which a candidate is reported with high confidence."""
 MODERATE = 0.4
 """Calibrated probability from which a candidate is reported with moderate confidence."""
-ABSTAIN_BELOW = 0.25
-"""Below this calibrated top-1 probability the ranking abstains ("no confident match")."""
 MIN_EVIDENCE = 3.0
-"""The ranking also abstains when the evidence shared with the best candidate (IDF sum of techniques,
-software and CVEs) is below this: about one technique recorded for fewer than a tenth of the groups."""
+"""The ranking abstains ("nothing distinctive") when the evidence shared with the best candidate (IDF
+sum of techniques, software and CVEs) is below this: about one technique recorded for fewer than a tenth
+of the groups. Low probability alone does not abstain: a shortlist with honest confidence is shown."""
 PRIMARY_VICTIMOLOGY = {"sectors": 3, "countries": 3, "regions": 2, "origin": 1}
 """How many of a report's most-mentioned sectors, countries, regions and origins enter a query."""
 SIMILARITY_SHRINK = 5.0
@@ -386,9 +385,10 @@ def rank_groups(
 ) -> list[GroupCandidate]:
     """Groups whose tradecraft is consistent with the findings, best first, with calibrated scores.
 
-    Returns ``[]`` (abstains: "no confident match") when the best calibrated probability is below
-    ``ABSTAIN_BELOW`` or the evidence it shares with the best group is below ``MIN_EVIDENCE``, unless
-    ``include_weak``: then the raw ranking is returned with ``explanation["weak_evidence"] = True``.
+    A ranked shortlist with honest (calibrated, often low) confidence is returned whenever something
+    distinctive is shared; it abstains (``[]``) only when the evidence shared with the best group is below
+    ``MIN_EVIDENCE`` (nothing distinctive), unless ``include_weak``: then the raw ranking is returned with
+    ``explanation["weak_evidence"] = True``.
     Groups the report names (or holds responsible in ``stated``) are appended after the top ones with
     their behavioural rank. When the report states the actor's nationality and ``group_countries`` knows
     a group's country, groups of another country are set aside (gated) before the top is chosen and
@@ -413,7 +413,7 @@ def rank_groups(
     for s, p in zip(scored, rest, strict=True):
         probs.setdefault(s.id, p)
     first = eligible[0] if eligible else scored[0]
-    weak = probs[first.id] < ABSTAIN_BELOW or shared_evidence(first.components) < MIN_EVIDENCE
+    weak = shared_evidence(first.components) < MIN_EVIDENCE
     named = set(q.named_groups) | {g.id for g in (stated.groups if stated else ()) if g.id}
     if weak and not include_weak and not named:
         return []

@@ -39,7 +39,6 @@ from ttpmap.attribute.calibrate import loco_cases, reliability, score_cases
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
 from ttpmap.attribute.profiles import ProfileSet, build_profiles
 from ttpmap.attribute.rank import (
-    ABSTAIN_BELOW,
     DEFAULT_WEIGHTS,
     MIN_EVIDENCE,
     AttributionQuery,
@@ -389,7 +388,7 @@ def evaluate_reports(
         probs = calib.probabilities([s.score for s in scored]) if scored else []
         rank = rc.gold_rank if scored else len(attributor.profiles) + 1
         p_top = probs[0] if probs else 0.0
-        weak = not scored or p_top < ABSTAIN_BELOW or shared_evidence(scored[0].components) < MIN_EVIDENCE
+        weak = not scored or shared_evidence(scored[0].components) < MIN_EVIDENCE
         correct = bool(scored) and scored[0].id in case.gold
         pairs.append((p_top, correct))
         rows.append(
