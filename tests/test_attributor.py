@@ -111,3 +111,14 @@ def test_shared_commodity_software_counts_less_than_shared_bespoke(kb, attributo
 
     # SUNBURST (bespoke, one group) against Cobalt Strike (red-team framework)
     assert best_software(["SUNBURST"]) > 3 * best_software(["Cobalt Strike"])
+
+
+def test_galaxy_victimology_priors_enter_group_profiles(kb):
+    from ttpmap.attribute.profiles import mine_kb
+    from ttpmap.kb.galaxy import load_galaxy
+
+    galaxy = load_galaxy(kb)
+    plain, primed = mine_kb(kb).sources["G0065"], mine_kb(kb, galaxy).sources["G0065"]
+    # the galaxy's suspected victims of APT40 include countries ATT&CK's own text does not name
+    assert set(primed.victimology["countries"]) > set(plain.victimology["countries"])
+    assert "Malaysia" in primed.victimology["countries"]

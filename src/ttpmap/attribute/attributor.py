@@ -37,7 +37,7 @@ from ttpmap.models import (
     Victimology,
 )
 
-ARTEFACT_VERSION = 2
+ARTEFACT_VERSION = 3
 """Bumped whenever what ``fit`` computes changes; older cached parameters are then refitted."""
 EMBEDDED_KB_SHA256 = "7318ac9cd5f91d88964bca52e29e1980fb36f431615d723e0ffc893efa584323"
 """The embedded ATT&CK v15.0 Enterprise bundle, on which :data:`DEFAULT_CALIBRATOR` was fitted."""
@@ -70,7 +70,7 @@ class Attributor:
         unless one is given (the shipped one for the embedded bundle)."""
         if galaxy is None and use_galaxy:
             galaxy = load_galaxy(kb)
-        facts = mine_kb(kb)
+        facts = mine_kb(kb, galaxy)
         profiles = build_profiles(kb, facts=facts)
         if calibrator is None:
             if kb.info.sha256 == EMBEDDED_KB_SHA256 and weights == DEFAULT_WEIGHTS:

@@ -23,6 +23,7 @@ from ttpmap.attribute.provenance import classify_software
 from ttpmap.attribute.textsim import SourceText, TextIndex
 from ttpmap.extract.victimology import find_victimology, masking_pattern, region_of
 from ttpmap.kb import KnowledgeBase, Software
+from ttpmap.kb.galaxy import Galaxy
 
 SOFTWARE_TECHNIQUE_WEIGHT = 0.5
 """Strength of a technique the group has only through a tool it uses (direct use counts 1)."""
@@ -216,14 +217,17 @@ class KBFacts:
     texts: Mapping[str, SourceText]
 
 
-def mine_kb(kb: KnowledgeBase) -> KBFacts:
+def mine_kb(kb: KnowledgeBase, galaxy: Galaxy | None = None) -> KBFacts:
     """Mine CVEs, victimology (entity names masked) and term counts from every group, campaign and
-    software text of the KB."""
+    software text of the KB; with ``galaxy``, a group's victimology also reads what the MISP galaxy says
+    about the actors tied to it (description, target categories, suspected victims)."""
     facts: dict[str, _SourceFacts] = {}
     mask = kb_name_mask(kb)
     for table, mine_victims in ((kb.groups, True), (kb.campaigns, True), (kb.software, False)):
         for oid, obj in table.items():
             texts = [obj.description, *(p.text for p in kb.uses(oid) if p.text)]
+            if galaxy is not None and table is kb.groups:
+                texts += [a.victimology_text() for a in galaxy.group_actors(oid)]
             cves = tuple(dict.fromkeys(c for t in texts for c in find_cves(t)))
             victims = find_victimology("\n".join(texts), names=mask) if mine_victims else {}
             facts[oid] = _SourceFacts(cves, MappingProxyType(victims))
