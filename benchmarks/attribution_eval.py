@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ttpmap.attribute import Attributor, build_profiles
 from ttpmap.attribute.calibrate import calibration_report, loco_cases, score_cases
+from ttpmap.attribute.profiles import mine_kb
 from ttpmap.evaluate.attribution import (
     cross_validated_ranking,
     default_report_cases,
@@ -72,9 +73,10 @@ def _reliability(title: str, rel: dict) -> None:
 
 
 def loco_tables(kb: KnowledgeBase, att: Attributor, out: dict) -> None:
+    facts = mine_kb(kb, att.galaxy)  # the KB text plus the galaxy's victimology priors, as fit() uses
     print(f"\nLOCO on ATT&CK {kb.version} ({kb.info.source}); calibrator fitted on this KB's own cases")
     for ctx, txt in ((False, False), (True, False), (True, True)):
-        r = evaluate_loco(kb, with_context=ctx, with_text=txt, calibrator=att.calibrator)
+        r = evaluate_loco(kb, with_context=ctx, with_text=txt, calibrator=att.calibrator, facts=facts)
         print(_row(r["query"], r))
         key = "text" if txt else ("context" if ctx else "behaviour")
         out[f"loco_{kb.version}_{key}"] = {k: r[k] for k in ("n", "top1", "top3", "top5", "mrr")} | {
@@ -114,7 +116,7 @@ def report_tables(
         f"\nMasked report cases on ATT&CK {kb.version}: findings = {how}; Attributor fitted on the KB alone "
         "(out-of-sample: nothing here was fitted on these cases)"
     )
-    loco = score_cases(loco_cases(kb, with_context=True, with_text=True))
+    loco = score_cases(loco_cases(kb, with_context=True, with_text=True, facts=mine_kb(kb, att.galaxy)))
     curves = {}
     for rule in ("distinctive", "all", "none"):
         for gate in (True, False):
@@ -166,12 +168,12 @@ def report_tables(
     return cases
 
 
-def calibration_table(kb: KnowledgeBase, out: dict) -> None:
+def calibration_table(kb: KnowledgeBase, att: Attributor, out: dict) -> None:
     print(
         f"\nCalibration on ATT&CK {kb.version}'s own cases (LOCO with context and text + 600 synthetic), "
         "5-fold CV"
     )
-    rep = calibration_report(kb, n_synthetic=600, folds=5)
+    rep = calibration_report(kb, n_synthetic=600, folds=5, facts=mine_kb(kb, att.galaxy))
     _reliability("held-out folds, all cases", rep["cross_validated"])
     _reliability("held-out folds, LOCO cases only", rep["cross_validated_loco"])
     _reliability("shipped calibrator (fitted on v15), all cases", rep["shipped_calibrator"])
@@ -242,9 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         if Path(args.data).is_dir()
         else []
     )
-    calibration_table(kbs[0], out)
+    calibration_table(kbs[0], atts[0], out)
     if len(kbs) > 1:
-        calibration_table(kbs[-1], out)
+        calibration_table(kbs[-1], atts[-1], out)
     latency(report_kb, cases, out)
     print("\nTargets: " + ", ".join(f"{k} {v}" for k, v in TARGETS.items()))
     if args.json:

@@ -352,9 +352,11 @@ def cross_validated(
     return [p for p in pairs if p is not None], fitted
 
 
-def calibration_report(kb: KnowledgeBase, n_synthetic: int = 300, folds: int = 5) -> Mapping[str, object]:
+def calibration_report(
+    kb: KnowledgeBase, n_synthetic: int = 300, folds: int = 5, facts: KBFacts | None = None
+) -> Mapping[str, object]:
     """Cross-validated reliability of the calibration on this KB's own cases (LOCO + synthetic)."""
-    scored = score_cases(kb_cases(kb, n_synthetic))
+    scored = score_cases(kb_cases(kb, n_synthetic, facts=facts))
     pairs, _ = cross_validated(scored, folds)
     kinds = [sc.case.kind for sc in scored]  # pairs come back in case order
     loco = [p for p, k in zip(pairs, kinds, strict=True) if k == "loco"]

@@ -49,10 +49,11 @@ class Calibrator:
         return np.column_stack([np.log(p / (1 - p)), s - others])
 
 
-# fit_calibrator(score_cases(kb_cases(load_kb(), 600))) on the embedded ATT&CK v15.0 bundle (12 LOCO
-# + 600 synthetic cases, with procedure-text similarity at the default weights).
+# fit_calibrator(score_cases(kb_cases(kb, 600, facts=mine_kb(kb, load_galaxy(kb))))) with kb = load_kb(), the
+# embedded ATT&CK v15.0 bundle (12 LOCO + 600 synthetic cases; profiles with provenance weights and
+# MISP galaxy victimology priors, default weights). Fitted on the KB and galaxies only.
 DEFAULT_CALIBRATOR = Calibrator(
-    temperature=7.012005, slope=0.251412, margin_slope=0.025257, intercept=-0.431915
+    temperature=6.435333, slope=0.272408, margin_slope=0.013374, intercept=-0.308124
 )
 
 

@@ -37,7 +37,7 @@ from typing import Any
 from ttpmap.attribute.attributor import Attributor
 from ttpmap.attribute.calibrate import loco_cases, reliability, score_cases
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
-from ttpmap.attribute.profiles import ProfileSet, build_profiles
+from ttpmap.attribute.profiles import KBFacts, ProfileSet, build_profiles
 from ttpmap.attribute.rank import (
     DEFAULT_WEIGHTS,
     MIN_EVIDENCE,
@@ -86,13 +86,14 @@ def evaluate_loco(
     with_context: bool = False,
     with_text: bool = False,
     calibrator: Calibrator = DEFAULT_CALIBRATOR,
+    facts: KBFacts | None = None,
 ) -> dict[str, Any]:
     """Leave-one-campaign-out on ``kb``: ranking metrics, per-campaign ranks and top-1 reliability.
 
     ``with_context`` adds the CVEs and victimology mined from each campaign's own text to its query,
     ``with_text`` that text itself (names cut out) for procedure-text similarity.
     """
-    scored = score_cases(loco_cases(kb, with_context=with_context, with_text=with_text))
+    scored = score_cases(loco_cases(kb, with_context=with_context, with_text=with_text, facts=facts))
     calib = calibrator
     rows = []
     pairs = []
