@@ -270,3 +270,20 @@ def test_flagship_example_points_to_an_exchange_exploiting_prc_group(kb, ps):
     for c in ranked[:3]:
         shared = c.explanation["shared_software"]
         assert [s["system_utility"] for s in shared] == sorted(s["system_utility"] for s in shared)
+
+
+def test_victim_prominence_weighs_central_victims_over_passing_mentions(kb, ps):
+    from ttpmap.attribute.rank import primary_victimology
+
+    v = primary_victimology(
+        {"sectors": {"defense": 6, "energy": 3, "media": 1}, "countries": {}, "regions": {}}
+    )
+    assert v["prominence"] == {"sectors:defense": 1.0, "sectors:energy": 0.5, "sectors:media": 1 / 6}
+    central = AttributionQuery(techniques={"T1190": 1.0}, sectors=frozenset({"media"}))
+    passing = AttributionQuery(
+        techniques={"T1190": 1.0}, sectors=frozenset({"media"}), prominence={"sectors:media": 1 / 6}
+    )
+    full = {s.id: s.components["sectors"] for s in score_groups(central, ps)}
+    weak = {s.id: s.components["sectors"] for s in score_groups(passing, ps)}
+    gid = next(g for g, v in full.items() if v > 0)
+    assert weak[gid] == pytest.approx(full[gid] / 6)

@@ -37,7 +37,7 @@ from ttpmap.models import (
     Victimology,
 )
 
-ARTEFACT_VERSION = 4
+ARTEFACT_VERSION = 5
 """Bumped whenever what ``fit`` computes changes; older cached parameters are then refitted."""
 EMBEDDED_KB_SHA256 = "7318ac9cd5f91d88964bca52e29e1980fb36f431615d723e0ffc893efa584323"
 """The embedded ATT&CK v15.0 Enterprise bundle, on which :data:`DEFAULT_CALIBRATOR` was fitted."""

@@ -51,9 +51,9 @@ class Calibrator:
 
 # fit_calibrator(score_cases(kb_cases(kb, 600, facts=mine_kb(kb, load_galaxy(kb))))) with kb = load_kb(), the
 # embedded ATT&CK v15.0 bundle (12 LOCO + 600 synthetic cases; profiles with provenance weights and
-# MISP galaxy victimology priors, default weights). Fitted on the KB and galaxies only.
+# MISP galaxy victimology priors, victim prominence, default weights). Fitted on the KB and galaxies only.
 DEFAULT_CALIBRATOR = Calibrator(
-    temperature=6.435333, slope=0.272408, margin_slope=0.013374, intercept=-0.308124
+    temperature=6.435465, slope=0.272589, margin_slope=0.013328, intercept=-0.307345
 )
 
 

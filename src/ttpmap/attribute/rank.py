@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
 from ttpmap.attribute.profiles import (
@@ -89,6 +90,9 @@ class AttributionQuery:
     regions: frozenset[str] = frozenset()
     origin: frozenset[str] = frozenset()
     named_groups: frozenset[str] = frozenset()
+    prominence: Mapping[str, float] = field(default_factory=dict)
+    """How central each victim is to the report (``"sectors:energy"`` -> mentions over the top one's);
+    victims not listed count fully."""
     text_terms: Mapping[str, int] = field(default_factory=dict)
     """Term counts of the report text with every group and campaign name cut out
     (:func:`ttpmap.extract.features.terms`), for procedure-text similarity."""
@@ -170,16 +174,21 @@ def query_from_findings(findings: Findings, kb: KnowledgeBase) -> AttributionQue
     )
 
 
-def primary_victimology(victimology: Mapping[str, Mapping[str, int]]) -> dict[str, frozenset[str]]:
-    """The most-mentioned sectors, countries, regions and origin of a :func:`find_victimology` result.
+def primary_victimology(victimology: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """The most-mentioned sectors, countries, regions and origin of a :func:`find_victimology` result,
+    with the prominence of each (its mentions over the most-mentioned one of its kind).
 
     A report that lists twenty countries in passing says little; its main victims are the ones it
     keeps coming back to, so only the top few of each kind are kept (regions of kept countries added).
     """
+    prominence: dict[str, float] = {}
 
     def top(kind: str) -> list[str]:
         counts = victimology.get(kind, {})
-        return sorted(counts, key=lambda k: -counts[k])[: PRIMARY_VICTIMOLOGY[kind]]
+        kept = sorted(counts, key=lambda k: -counts[k])[: PRIMARY_VICTIMOLOGY[kind]]
+        most = max((counts[k] for k in kept), default=1) or 1
+        prominence.update({f"{kind}:{k}": counts[k] / most for k in kept})
+        return kept
 
     countries = top("countries")
     return {
@@ -187,6 +196,7 @@ def primary_victimology(victimology: Mapping[str, Mapping[str, int]]) -> dict[st
         "countries": frozenset(countries),
         "regions": frozenset(top("regions")) | frozenset(r for c in countries if (r := region_of(c))),
         "origin": frozenset(top("origin")),
+        "prominence": prominence,
     }
 
 
@@ -261,9 +271,18 @@ def score_components(
             else:
                 soft += shared * provenance_weight(ps.provenance.get(s, BESPOKE))
     cves = sum(prof.cves.get(c, 0.0) * ps.cve_idf.get(c, 0.0) for c in q.cves)
-    sectors = sum(ps.sector_idf.get(s, 0.0) for s in q.sectors if s in prof.sectors)
-    countries = sum(ps.country_idf.get(c, 0.0) for c in q.countries if c in prof.countries)
-    regions = sum(ps.region_idf.get(r, 0.0) for r in q.regions if r in prof.regions)
+    prom = q.prominence
+    sectors = sum(
+        ps.sector_idf.get(s, 0.0) * prom.get(f"sectors:{s}", 1.0) for s in q.sectors if s in prof.sectors
+    )
+    countries = sum(
+        ps.country_idf.get(c, 0.0) * prom.get(f"countries:{c}", 1.0)
+        for c in q.countries
+        if c in prof.countries
+    )
+    regions = sum(
+        ps.region_idf.get(r, 0.0) * prom.get(f"regions:{r}", 1.0) for r in q.regions if r in prof.regions
+    )
     origin = sum(ps.origin_idf.get(o, 0.0) for o in q.origin if o in prof.origin)
     best = best_campaign = 0.0
     if qv.norm:
