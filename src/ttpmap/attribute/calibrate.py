@@ -18,6 +18,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
@@ -235,6 +236,19 @@ def kb_cases(
 # ---- fitting ---------------------------------------------------------------------------------------
 
 
+class RankedLike(Protocol):
+    """Anything with a case (holding ``gold``) and a best-first ranking of scored groups."""
+
+    @property
+    def case(self) -> Any: ...
+
+    @property
+    def ranking(self) -> list[ScoredGroup]: ...
+
+    @property
+    def scores(self) -> list[float]: ...
+
+
 @dataclass(frozen=True)
 class ScoredCase:
     """A case after ranking: raw scores of every group, best first, and the gold rank (1-based)."""
@@ -259,11 +273,11 @@ def score_cases(cases: Sequence[AttributionCase], weights: RankWeights | None = 
     return [ScoredCase(c, score_groups(c.query, c.profiles, **kw)) for c in cases]
 
 
-def _gold_mask(sc: ScoredCase) -> np.ndarray:
+def _gold_mask(sc: RankedLike) -> np.ndarray:
     return np.array([s.id in sc.case.gold for s in sc.ranking])
 
 
-def fit_calibrator(scored: Sequence[ScoredCase]) -> Calibrator:
+def fit_calibrator(scored: Sequence[RankedLike]) -> Calibrator:
     """Temperature by held-out log loss of the gold group(s), then Platt on the top candidate."""
     data = [(np.asarray(sc.scores), _gold_mask(sc)) for sc in scored]
 
@@ -377,7 +391,7 @@ WEIGHT_FACTORS = (0.5, 0.7, 1.4, 2.0)
 
 
 def _component_matrices(
-    scored: Sequence[ScoredCase],
+    scored: Sequence[RankedLike],
 ) -> tuple[list[str], list[tuple[np.ndarray, np.ndarray]]]:
     keys = sorted(scored[0].ranking[0].components) if scored and scored[0].ranking else []
     mats = []
@@ -400,7 +414,7 @@ def _mrr(mats: Sequence[tuple[np.ndarray, np.ndarray]], w: np.ndarray) -> float:
 
 
 def fit_weights(
-    scored: Sequence[ScoredCase], start: RankWeights | None = None, passes: int = 2
+    scored: Sequence[RankedLike], start: RankWeights | None = None, passes: int = 2
 ) -> RankWeights:
     """Weights that maximise mean reciprocal rank of the gold group over ``scored`` cases, by coordinate
     ascent from ``start`` (each weight multiplied by :data:`WEIGHT_FACTORS`; signs never flip)."""

@@ -24,7 +24,7 @@ class Calibrator:
     margin_slope: float = 0.0
     intercept: float = 0.0
 
-    def softmax(self, scores: Sequence[float]) -> np.ndarray:
+    def softmax(self, scores: Sequence[float] | np.ndarray) -> np.ndarray:
         """Softmax of raw scores at this temperature."""
         s = np.asarray(scores, dtype=float) / self.temperature
         if s.size == 0:
@@ -32,12 +32,12 @@ class Calibrator:
         e = np.exp(s - s.max())
         return e / e.sum()
 
-    def probabilities(self, scores: Sequence[float]) -> list[float]:
+    def probabilities(self, scores: Sequence[float] | np.ndarray) -> list[float]:
         """Calibrated probability that each candidate is the responsible group."""
         z = self.log_odds_features(scores) @ np.array([self.slope, self.margin_slope]) + self.intercept
         return [float(x) for x in 1.0 / (1.0 + np.exp(-z))]
 
-    def log_odds_features(self, scores: Sequence[float]) -> np.ndarray:
+    def log_odds_features(self, scores: Sequence[float] | np.ndarray) -> np.ndarray:
         """Per candidate: softmax log-odds and margin over the best other candidate."""
         s = np.asarray(scores, dtype=float)
         if s.size == 0:

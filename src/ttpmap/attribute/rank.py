@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
 from ttpmap.attribute.profiles import (
@@ -143,7 +143,7 @@ class AttributionQuery:
 def _resolve(kb: KnowledgeBase, ref: str, table: Mapping[str, object], kind: str) -> str:
     ref = ref.strip()
     rid = kb.resolve(ref) if kb.is_attack_id(ref) else None
-    if rid in table:
+    if rid is not None and rid in table:
         return rid
     lowered = ref.lower()
     for oid, obj in table.items():
@@ -354,7 +354,7 @@ def shared_evidence(components: Mapping[str, float]) -> float:
     )
 
 
-def confidence_word(probability: float) -> str:
+def confidence_word(probability: float) -> Literal["low", "moderate", "high"]:
     """Estimative confidence for a calibrated probability: high, moderate or low."""
     if probability >= HIGH:
         return "high"

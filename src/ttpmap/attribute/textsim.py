@@ -119,7 +119,9 @@ class TextIndex:
         index = cls(
             gids, MappingProxyType(vocab), idf, np.zeros(1, dtype=np.int64), empty.astype(np.int64), empty
         )
-        indptr, indices, data = [0], [], []
+        indptr: list[int] = [0]
+        indices: list[int] = []
+        data: list[float] = []
         for gid in gids:
             row = sorted(index.vector(texts[gid]).items())
             indices.extend(c for c, _ in row)

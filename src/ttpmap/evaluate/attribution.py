@@ -95,7 +95,7 @@ def evaluate_loco(
     """
     scored = score_cases(loco_cases(kb, with_context=with_context, with_text=with_text, facts=facts))
     calib = calibrator
-    rows = []
+    rows: list[dict[str, Any]] = []
     pairs = []
     for sc in scored:
         probs = calib.probabilities(sc.scores)
@@ -382,7 +382,7 @@ def evaluate_reports(
     if ranked is None:
         ranked = rank_report_cases(cases, findings_fn, kb, attributor, mask_software=mask_software, gate=gate)
     calib = attributor.calibrator
-    rows = []
+    rows: list[dict[str, Any]] = []
     pairs = []
     for rc in ranked:
         scored, case, q = rc.ranking, rc.case, rc.query

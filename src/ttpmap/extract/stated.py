@@ -153,9 +153,9 @@ def group_name_index(kb: KnowledgeBase, galaxy: Galaxy | None = None) -> dict[st
                 index.setdefault(n.strip(), target)
     if galaxy is not None:
         for actor in galaxy.actors:
-            gid = actor.attack_group if actor.attack_group in kb.groups else None
-            key = gid or f"galaxy:{actor.name}"
-            target = _Target(key, gid, kb.groups[gid].name if gid else None, actor.name, actor.country)
+            tied = actor.attack_group if actor.attack_group in kb.groups else None
+            key = tied or f"galaxy:{actor.name}"
+            target = _Target(key, tied, kb.groups[tied].name if tied else None, actor.name, actor.country)
             for n in actor.names:
                 if _usable(n, common) and len(n.strip()) >= 4:
                     index.setdefault(n.strip(), target)

@@ -107,7 +107,7 @@ def _trie(words: list[str]) -> str:
     return build(root)
 
 
-def _variant_pattern(variants: dict[str, str], *, case_sensitive: bool) -> re.Pattern[str] | None:
+def _variant_pattern(variants: Mapping[str, object], *, case_sensitive: bool) -> re.Pattern[str] | None:
     if not variants:
         return None
     flags = 0 if case_sensitive else re.IGNORECASE
