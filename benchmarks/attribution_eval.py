@@ -38,6 +38,7 @@ from ttpmap.evaluate.attribution import (
     default_report_cases,
     evaluate_loco,
     evaluate_reports,
+    evaluate_stated,
     gold_findings,
     rank_report_cases,
     reliability_svg,
@@ -116,6 +117,12 @@ def report_tables(
         f"\nMasked report cases on ATT&CK {kb.version}: findings = {how}; Attributor fitted on the KB alone "
         "(out-of-sample: nothing here was fitted on these cases)"
     )
+    st = evaluate_stated(cases, kb, att)
+    print(
+        f"  stated attribution read from the unmasked text: names the labelled actor in {st['gold']} of "
+        f"{st['n']} cases, another group in {st['other']}, none in {st['none']}"
+    )
+    out[f"stated_{kb.version}"] = st
     loco = score_cases(loco_cases(kb, with_context=True, with_text=True, facts=mine_kb(kb, att.galaxy)))
     curves = {}
     for rule in ("distinctive", "all", "none"):

@@ -266,3 +266,22 @@ def test_reliability_svg_is_well_formed():
     assert root.tag.endswith("svg")
     assert "test &lt;curve&gt;" in svg and "ECE" in svg
     assert svg.count("<circle") == sum(1 for b in rel["bins"] if b["n"])
+
+
+def test_evaluate_stated_counts_gold_other_and_none(kb):
+    from ttpmap.attribute import Attributor
+    from ttpmap.evaluate.attribution import ReportCase, evaluate_stated
+
+    cases = [
+        ReportCase(
+            "a",
+            "t",
+            "The intrusion was carried out by APT29, a Russian group.",
+            frozenset({"G0016"}),
+            frozenset(),
+        ),
+        ReportCase("b", "t", "The intrusion was carried out by APT28.", frozenset({"G0016"}), frozenset()),
+        ReportCase("c", "t", "An unknown actor phished staff.", frozenset({"G0016"}), frozenset()),
+    ]
+    r = evaluate_stated(cases, kb, Attributor.fit(kb))
+    assert (r["gold"], r["other"], r["none"]) == (1, 1, 1)

@@ -607,3 +607,24 @@ def reliability_svg(curves: Mapping[str, Mapping[str, Any]], title: str = "Attri
         parts.append(f'<text x="{pad + size + 30}" y="{ly}">{escape(label + ece_text)}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def evaluate_stated(cases: Sequence[ReportCase], kb: KnowledgeBase, attributor: Attributor) -> dict[str, Any]:
+    """How often the report's own attribution, read from its unmasked text, names the labelled actor:
+    the stated responsible group is the gold group, another group, or none is stated."""
+    from ttpmap.extract.entities import find_entities
+    from ttpmap.extract.features import report_victimology
+    from ttpmap.ingest import from_text
+
+    counts: Counter[str] = Counter()
+    for case in cases:
+        doc = from_text(case.text, source=case.id)
+        stated = attributor.stated(doc, kb, report_victimology(doc, kb, find_entities(doc, kb)))
+        responsible = {g.id for g in stated.responsible}
+        counts["gold" if responsible & case.gold else ("none" if not responsible else "other")] += 1
+    n = len(cases)
+    return {
+        "n": n,
+        **{k: counts[k] for k in ("gold", "other", "none")},
+        "gold_share": counts["gold"] / n if n else 0.0,
+    }
