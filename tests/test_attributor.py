@@ -11,6 +11,7 @@ import pytest
 from ttpmap.attribute import AttributionQuery, Attributor, RankWeights
 from ttpmap.attribute.attributor import ARTEFACT_VERSION, load_or_fit
 from ttpmap.attribute.provenance import BESPOKE, classify_software, load_provenance, provenance_weight
+from ttpmap.errors import UsageError
 from ttpmap.models import StatedAttribution
 
 EXCHANGE = {"techniques": ["T1190", "T1505.003"], "software": ["China Chopper"], "cves": ["CVE-2021-26855"]}
@@ -74,7 +75,7 @@ def test_parameters_are_cached_as_json_and_reused(kb, tmp_path):
 
 def test_an_attributor_refuses_another_kb(kb, attributor):
     other = Attributor("0" * 64, attributor.profiles)
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError):
         other.rank(AttributionQuery.build(kb, **EXCHANGE), kb)
 
 

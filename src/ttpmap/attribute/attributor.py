@@ -25,7 +25,8 @@ from ttpmap.attribute.rank import (
     rank_campaigns,
     rank_groups,
 )
-from ttpmap.extract.stated import find_stated_attribution, group_name_index
+from ttpmap.errors import UsageError
+from ttpmap.extract.stated import GroupTarget, find_stated_attribution, group_name_index
 from ttpmap.kb import KnowledgeBase
 from ttpmap.kb.galaxy import Galaxy, load_galaxy
 from ttpmap.models import (
@@ -54,7 +55,8 @@ class Attributor:
     galaxy: Galaxy | None = None
     group_countries: Mapping[str, str] = field(default_factory=dict)
     """Each group's country of origin: the MISP galaxy's, else the one its ATT&CK description states."""
-    name_index: Mapping[str, object] = field(default_factory=dict, repr=False)
+    name_index: Mapping[str, GroupTarget] = field(default_factory=dict, repr=False)
+    """Every group name of the KB and of the galaxy's actors -> what it resolves to."""
 
     @classmethod
     def fit(
@@ -98,7 +100,10 @@ class Attributor:
 
     def _check(self, kb: KnowledgeBase) -> None:
         if kb.info.sha256 != self.kb_sha256:
-            raise ValueError("this Attributor was fitted on another ATT&CK bundle")
+            raise UsageError(
+                f"the attributor was fitted on another ATT&CK bundle than {kb.version} "
+                f"({kb.info.sha256[:12]})"
+            )
 
     def query(self, findings: Findings, kb: KnowledgeBase) -> AttributionQuery:
         """The behavioural query of a report's findings (names never enter it)."""
@@ -108,7 +113,7 @@ class Attributor:
         self, doc: Document, kb: KnowledgeBase, victimology: Victimology | None = None
     ) -> StatedAttribution:
         """What the report itself says about the actor (see :func:`find_stated_attribution`)."""
-        return find_stated_attribution(doc, kb, self.galaxy, victimology, self.name_index)  # type: ignore[arg-type]
+        return find_stated_attribution(doc, kb, self.galaxy, victimology, self.name_index)
 
     def rank(
         self,

@@ -124,7 +124,7 @@ def _common_words() -> frozenset[str]:
 
 
 @dataclass(frozen=True)
-class _Target:
+class GroupTarget:
     """What a group name resolves to."""
 
     key: str
@@ -140,14 +140,14 @@ def _usable(name: str, common: frozenset[str]) -> bool:
     return len(name) >= 3 and name.lower() not in common and any(c.isupper() or c.isdigit() for c in name)
 
 
-def group_name_index(kb: KnowledgeBase, galaxy: Galaxy | None = None) -> dict[str, _Target]:
+def group_name_index(kb: KnowledgeBase, galaxy: Galaxy | None = None) -> dict[str, GroupTarget]:
     """Every usable group name of the KB and of the galaxy's threat actors -> what it resolves to."""
     common = _common_words()
-    index: dict[str, _Target] = {}
+    index: dict[str, GroupTarget] = {}
     for gid, g in kb.groups.items():
         actor = next((a for n in (g.name, *g.aliases) if (a := galaxy.actor(n))), None) if galaxy else None
         country = (galaxy.group_country(gid) or (actor.country if actor else None)) if galaxy else None
-        target = _Target(gid, gid, g.name, actor.name if actor else None, country)
+        target = GroupTarget(gid, gid, g.name, actor.name if actor else None, country)
         for n in (g.name, *g.aliases):
             if _usable(n, common):
                 index.setdefault(n.strip(), target)
@@ -155,7 +155,7 @@ def group_name_index(kb: KnowledgeBase, galaxy: Galaxy | None = None) -> dict[st
         for actor in galaxy.actors:
             tied = actor.attack_group if actor.attack_group in kb.groups else None
             key = tied or f"galaxy:{actor.name}"
-            target = _Target(key, tied, kb.groups[tied].name if tied else None, actor.name, actor.country)
+            target = GroupTarget(key, tied, kb.groups[tied].name if tied else None, actor.name, actor.country)
             for n in actor.names:
                 if _usable(n, common) and len(n.strip()) >= 4:
                     index.setdefault(n.strip(), target)
@@ -179,7 +179,7 @@ def find_stated_attribution(
     kb: KnowledgeBase,
     galaxy: Galaxy | None = None,
     victimology: Victimology | None = None,
-    index: Mapping[str, _Target] | None = None,
+    index: Mapping[str, GroupTarget] | None = None,
 ) -> StatedAttribution:
     """The report's own attribution: named groups with their role and sentence, and stated attributes.
 
@@ -191,7 +191,7 @@ def find_stated_attribution(
         return StatedAttribution()
     index = index if index is not None else group_name_index(kb, galaxy)
     sentences: Iterable[Sentence] = doc.sentences or split_sentences(text)
-    folded: dict[str, _Target] = {}
+    folded: dict[str, GroupTarget] = {}
     for name, tgt in index.items():
         folded.setdefault(name.casefold(), tgt)
     names = sorted(index, key=len, reverse=True)
