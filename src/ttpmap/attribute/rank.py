@@ -425,6 +425,7 @@ def rank_groups(
         scored, stated.nationality if stated else (), group_countries or {}
     )
     gated = len(scored) - len(eligible)
+    gated_rank = {s.id: i + 1 for i, s in enumerate(eligible)}
     probs = dict(
         zip((s.id for s in eligible), calibrator.probabilities([s.score for s in eligible]), strict=True)
     )
@@ -459,6 +460,7 @@ def rank_groups(
         expl["nationality_check"] = checks[s.id]
         expl["gated_groups"] = gated
         expl["groups_ranked"] = len(scored)
+        expl["gated_rank"] = gated_rank.get(s.id) if gated else None
         out.append(
             GroupCandidate(
                 id=s.id,

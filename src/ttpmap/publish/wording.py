@@ -230,7 +230,10 @@ def behavioural_check(stated: StatedAttribution, candidates: Sequence[GroupCandi
         )
     rank = int(mine.explanation.get("behavioural_rank", 0) or 0)
     total = int(mine.explanation.get("groups_ranked", 0) or 0)
+    gated_rank = int(mine.explanation.get("gated_rank", 0) or 0)
     of = f" of {total} groups" if total else ""
+    if gated_rank and gated_rank != rank and stated.nationality:
+        of += f" ({ordinal(gated_rank)} among groups of the stated nationality)"
     name = mine.name
     if rank and rank <= 3:
         return (
