@@ -24,6 +24,13 @@ from ttpmap.extract.features import report_terms, report_victimology
 from ttpmap.extract.victimology import find_victimology
 from ttpmap.models import CVERef, Document, Entities, EntityRef, Findings, TechniqueResult, Victimology
 
+
+@pytest.fixture(scope="module")
+def ps(kb):
+    """The embedded KB's group profiles, built once for this module."""
+    return build_profiles(kb)
+
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXCHANGE = {"techniques": ["T1190", "T1505.003"], "software": ["China Chopper"], "cves": ["CVE-2021-26855"]}
 
@@ -64,7 +71,7 @@ def test_find_cves_normalises():
 
 def test_profiles_join_direct_campaign_and_software_evidence(kb):
     ps = build_profiles(kb)
-    assert build_profiles(kb) is ps  # cached by bundle sha256
+    assert build_profiles(kb) is not ps  # no module-level cache: the Attributor holds fitted state
     apt29 = ps["G0016"]
     assert "C0024" in apt29.campaigns  # SolarWinds Compromise
     assert "S0559" in apt29.software  # SUNBURST
@@ -85,9 +92,9 @@ def test_excluding_a_campaign_removes_what_only_it_knows(kb):
     assert not any(c.id == "C0024" for c in held_out.clusters)
 
 
-def test_exchange_intrusion_ranks_an_exchange_exploiting_chinese_group(kb):
+def test_exchange_intrusion_ranks_an_exchange_exploiting_chinese_group(kb, ps):
     q = AttributionQuery.build(kb, **EXCHANGE)
-    ranked = rank_groups(q, kb, include_weak=True)
+    ranked = rank_groups(q, kb, include_weak=True, profiles=ps)
     top3 = [c.id for c in ranked[:3]]
     assert {"G0125", "G0065"} & set(top3)  # HAFNIUM or APT40 (Leviathan)
     best = ranked[0]
@@ -113,32 +120,31 @@ def test_exchange_intrusion_ranks_an_exchange_exploiting_chinese_group(kb):
     assert expl["shared_techniques"] == sorted(expl["shared_techniques"], key=lambda s: -s["weight"])
 
 
-def test_scores_are_ordered_and_calibrated_probabilities(kb):
-    ranked = rank_groups(AttributionQuery.build(kb, **EXCHANGE), kb, include_weak=True, top=10)
+def test_scores_are_ordered_and_calibrated_probabilities(kb, ps):
+    ranked = rank_groups(AttributionQuery.build(kb, **EXCHANGE), kb, include_weak=True, top=10, profiles=ps)
     scores = [c.score for c in ranked]
     assert scores == sorted(scores, reverse=True)
     assert all(0.0 <= s <= 1.0 for s in scores)
 
 
-def test_generic_evidence_abstains_but_raw_ranking_stays_visible(kb):
+def test_generic_evidence_abstains_but_raw_ranking_stays_visible(kb, ps):
     q = AttributionQuery.build(kb, techniques=["T1059", "T1105"])
-    assert rank_groups(q, kb) == []
-    raw = rank_groups(q, kb, include_weak=True)
+    assert rank_groups(q, kb, profiles=ps) == []
+    raw = rank_groups(q, kb, include_weak=True, profiles=ps)
     assert raw and all(c.explanation["weak_evidence"] for c in raw)
     assert all(c.confidence == "low" for c in raw)
-    assert rank_groups(AttributionQuery(), kb, include_weak=True) == []
+    assert rank_groups(AttributionQuery(), kb, include_weak=True, profiles=ps) == []
 
 
-def test_named_group_is_flagged_but_never_scored(kb):
+def test_named_group_is_flagged_but_never_scored(kb, ps):
     plain = _findings(kb, techniques=EXCHANGE["techniques"], software=["S0020"], cves=EXCHANGE["cves"])
     named = _findings(
         kb, techniques=EXCHANGE["techniques"], software=["S0020"], cves=EXCHANGE["cves"], groups=["G0007"]
     )
-    ps = build_profiles(kb)
     before = {s.id: s.score for s in score_groups(query_from_findings(plain, kb), ps)}
     after = {s.id: s.score for s in score_groups(query_from_findings(named, kb), ps)}
     assert before == after
-    ranked = rank_groups(named, kb, include_weak=True)
+    ranked = rank_groups(named, kb, include_weak=True, profiles=ps)
     apt28 = next(c for c in ranked if c.id == "G0007")
     assert apt28.named_in_text
     assert apt28.explanation["behavioural_rank"] > 5  # behaviour does not corroborate this claim
@@ -171,14 +177,14 @@ def test_query_build_resolves_names_and_rejects_unknown(kb):
         AttributionQuery.build(kb, software=["No Such Malware"])
 
 
-def test_campaign_ranking_finds_the_campaign_itself(kb):
+def test_campaign_ranking_finds_the_campaign_itself(kb, ps):
     procs = kb.uses("C0024")
     q = AttributionQuery.build(
         kb,
         techniques=[p.target_id for p in procs if p.target_id in kb.techniques],
         software=[p.target_id for p in procs if p.target_id in kb.software],
     )
-    camps = rank_campaigns(q, kb)
+    camps = rank_campaigns(q, kb, profiles=ps)
     assert camps[0].id == "C0024"
     assert camps[0].attributed_to == ["G0016"]
     assert camps[0].shared_software and camps[0].shared_techniques
@@ -193,7 +199,7 @@ def test_calibrator_probability_grows_with_the_margin():
     assert close[1] < close[0]
 
 
-def test_group_names_in_the_text_never_feed_the_score(kb):
+def test_group_names_in_the_text_never_feed_the_score(kb, ps):
     body = "used a PowerShell backdoor stored in WMI event subscriptions and stole SAML signing certificates."
     named = _findings(kb, "APT29 (Cozy Bear, NOBELIUM) " + body, techniques=["T1546.003"])
     anonymous = _findings(kb, "The actor " + body, techniques=["T1546.003"])
@@ -201,12 +207,10 @@ def test_group_names_in_the_text_never_feed_the_score(kb):
     assert not {"apt29", "cozy", "bear", "nobelium"} & set(qn.text_terms)
     # the only difference left between the two texts is the word "actor", a stop word
     assert qn.text_terms == qa.text_terms
-    ps = build_profiles(kb)
     assert {s.id: s.score for s in score_groups(qn, ps)} == {s.id: s.score for s in score_groups(qa, ps)}
 
 
-def test_procedure_text_similarity_points_to_the_group_that_wrote_it(kb):
-    ps = build_profiles(kb)
+def test_procedure_text_similarity_points_to_the_group_that_wrote_it(kb, ps):
     assert ps.text_index is not None and "G0016" in ps.text_index.group_ids
     text = " ".join(p.text for p in kb.uses("G0016") if p.text)[:4000]
     q = AttributionQuery.build(kb, techniques=["T1059"], text=text)
@@ -222,25 +226,24 @@ def test_procedure_text_similarity_points_to_the_group_that_wrote_it(kb):
     assert after["G0016"] == 0.0 and after["G0007"] == pytest.approx(sims["G0007"])
 
 
-def test_built_in_utilities_are_told_apart_from_offensive_tools(kb):
+def test_built_in_utilities_are_told_apart_from_offensive_tools(kb, ps):
     utilities = {sid for sid, sw in kb.software.items() if is_system_utility(sw)}
     # Net, ipconfig, cmd, Reg, Nltest, dsquery, schtasks, Wevtutil, Systeminfo, Tasklist
     assert {"S0039", "S0100", "S0106", "S0075", "S0359", "S0105", "S0111", "S0645", "S0096"} <= utilities
     assert "S0057" in utilities
     # Mimikatz, PsExec, Cobalt Strike, AdFind, Impacket, China Chopper
     assert not {"S0002", "S0029", "S0154", "S0552", "S0357", "S0020"} & utilities
-    assert build_profiles(kb).utilities == frozenset(utilities)
+    assert ps.utilities == frozenset(utilities)
 
 
-def test_shared_utilities_count_less_than_shared_malware(kb):
-    ps = build_profiles(kb)
+def test_shared_utilities_count_less_than_shared_malware(kb, ps):
     net = score_groups(AttributionQuery.build(kb, software=["S0039"]), ps)[0].components
     assert net["utilities"] > 0 and net["software"] == 0
     comps = score_groups(AttributionQuery.build(kb, software=["S0039", "S0020"]), ps)
     assert any(s.components["software"] > 0 for s in comps)
 
 
-def test_flagship_example_points_to_an_exchange_exploiting_prc_group(kb):
+def test_flagship_example_points_to_an_exchange_exploiting_prc_group(kb, ps):
     # The example names APT40 once; names never score, so this is behaviour (plus victimology and the
     # name-stripped text) putting HAFNIUM or Leviathan ahead of groups that merely share Net, cmd, Reg...
     text = (EXAMPLES / "apt-exchange-intrusion.md").read_text(encoding="utf-8")
@@ -260,10 +263,27 @@ def test_flagship_example_points_to_an_exchange_exploiting_prc_group(kb):
     )
     assert "China" not in findings.victimology.countries  # "China Chopper" is software, not a victim
     assert "China" in findings.victimology.origin
-    ranked = rank_groups(findings, kb, include_weak=True, top=3)
+    ranked = rank_groups(findings, kb, include_weak=True, top=3, profiles=ps)
     assert {"G0125", "G0065", "G0096", "G1017", "G0027"} & {c.id for c in ranked[:3]}
     leviathan = next(c for c in ranked if c.id == "G0065")
     assert leviathan.named_in_text
     for c in ranked[:3]:
         shared = c.explanation["shared_software"]
         assert [s["system_utility"] for s in shared] == sorted(s["system_utility"] for s in shared)
+
+
+def test_victim_prominence_weighs_central_victims_over_passing_mentions(kb, ps):
+    from ttpmap.attribute.rank import primary_victimology
+
+    v = primary_victimology(
+        {"sectors": {"defense": 6, "energy": 3, "media": 1}, "countries": {}, "regions": {}}
+    )
+    assert v["prominence"] == {"sectors:defense": 1.0, "sectors:energy": 0.5, "sectors:media": 1 / 6}
+    central = AttributionQuery(techniques={"T1190": 1.0}, sectors=frozenset({"media"}))
+    passing = AttributionQuery(
+        techniques={"T1190": 1.0}, sectors=frozenset({"media"}), prominence={"sectors:media": 1 / 6}
+    )
+    full = {s.id: s.components["sectors"] for s in score_groups(central, ps)}
+    weak = {s.id: s.components["sectors"] for s in score_groups(passing, ps)}
+    gid = next(g for g, v in full.items() if v > 0)
+    assert weak[gid] == pytest.approx(full[gid] / 6)

@@ -198,3 +198,90 @@ def test_report_cases_from_shared_data(kb):
     names_only = evaluate_reports(cases, None, kb, mask_software="none")
     strict = evaluate_reports(cases, None, kb, mask_software="all")
     assert strict["mrr"] <= result["mrr"] <= names_only["mrr"]
+
+
+def _fake_case(gold: str, rows: dict[str, dict[str, float]]):
+    from types import SimpleNamespace
+
+    from ttpmap.attribute.rank import DEFAULT_WEIGHTS, ScoredGroup, weighted_score
+
+    ranking = [ScoredGroup(g, weighted_score(c, DEFAULT_WEIGHTS), c) for g, c in rows.items()]
+    ranking.sort(key=lambda s: (-s.score, s.id))
+    return SimpleNamespace(case=SimpleNamespace(gold=frozenset({gold})), ranking=ranking)
+
+
+def _components(**kw: float) -> dict[str, float]:
+    from dataclasses import asdict
+
+    from ttpmap.attribute.rank import DEFAULT_WEIGHTS
+
+    base = dict.fromkeys(asdict(DEFAULT_WEIGHTS), 0.0)
+    base.update(kw)
+    return base
+
+
+def test_fit_weights_learns_which_evidence_ranks_the_gold_group_first():
+    from ttpmap.attribute.calibrate import fit_weights
+    from ttpmap.attribute.rank import DEFAULT_WEIGHTS
+
+    # the gold group always has more shared CVEs, a decoy always more shared techniques
+    cases = [
+        _fake_case(
+            "G1", {"G1": _components(cves=0.5, techniques=1.0), "G2": _components(techniques=1.6 + i / 10)}
+        )
+        for i in range(5)
+    ]
+    assert all(c.ranking[0].id == "G2" for c in cases)  # default weights get them wrong
+    fitted = fit_weights(cases)
+    assert fitted.cves > DEFAULT_WEIGHTS.cves or fitted.techniques < DEFAULT_WEIGHTS.techniques
+    from ttpmap.evaluate.attribution import reweight
+
+    assert all(c.ranking[0].id == "G1" for c in reweight(cases, fitted))
+
+
+def test_cross_validated_ranking_reports_out_of_sample_and_in_sample():
+    from ttpmap.evaluate.attribution import cross_validated_ranking
+
+    cases = [
+        _fake_case(
+            "G1", {"G1": _components(cves=0.5, techniques=1.0), "G2": _components(techniques=1.6 + i / 40)}
+        )
+        for i in range(10)
+    ]
+    r = cross_validated_ranking(cases, folds=5)
+    assert r["cross_validated"]["n"] == 10 and r["in_sample"]["n"] == 10
+    assert r["in_sample"]["top1"] == 1.0
+    assert 0.0 <= r["cross_validated"]["reliability"]["ece"] <= 1.0
+    assert len(r["weights_per_fold"]) == 5
+
+
+def test_reliability_svg_is_well_formed():
+    import xml.etree.ElementTree as ET
+
+    from ttpmap.evaluate.attribution import reliability_svg
+
+    rel = reliability([(0.2, False), (0.25, True), (0.8, True), (0.85, True)], bins=10)
+    svg = reliability_svg({"test <curve>": rel}, "Title & more")
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg")
+    assert "test &lt;curve&gt;" in svg and "ECE" in svg
+    assert svg.count("<circle") == sum(1 for b in rel["bins"] if b["n"])
+
+
+def test_evaluate_stated_counts_gold_other_and_none(kb):
+    from ttpmap.attribute import Attributor
+    from ttpmap.evaluate.attribution import ReportCase, evaluate_stated
+
+    cases = [
+        ReportCase(
+            "a",
+            "t",
+            "The intrusion was carried out by APT29, a Russian group.",
+            frozenset({"G0016"}),
+            frozenset(),
+        ),
+        ReportCase("b", "t", "The intrusion was carried out by APT28.", frozenset({"G0016"}), frozenset()),
+        ReportCase("c", "t", "An unknown actor phished staff.", frozenset({"G0016"}), frozenset()),
+    ]
+    r = evaluate_stated(cases, kb, Attributor.fit(kb))
+    assert (r["gold"], r["other"], r["none"]) == (1, 1, 1)

@@ -78,3 +78,15 @@ def test_flagship_example_states_apt40(kb, galaxy):
     assert (actor.name, actor.id) == ("APT40", "G0065")
     assert sa.sponsor.startswith("Ministry of State Security") and "China" in sa.nationality
     assert sa.confidence == "moderate"
+
+
+def test_names_match_in_any_letter_case_but_not_as_lower_case_words(kb, galaxy):
+    sa = _stated(kb, galaxy, "BlueNoroff has targeted crypto exchanges. The turla plant was closed.")
+    assert [(g.name, g.id, g.role) for g in sa.groups] == [("BlueNoroff", "G0082", "responsible")]
+
+
+def test_the_only_group_a_report_keeps_naming_is_its_subject(kb, galaxy):
+    sa = _stated(kb, galaxy, "WIRTE sent lures in Arabic. Later, WIRTE used a VBS downloader.")
+    assert sa.responsible[0].id == "G0090"
+    once = _stated(kb, galaxy, "Lures were sent in Arabic. Some resemble WIRTE lures.")
+    assert once.responsible == []

@@ -71,3 +71,15 @@ def test_the_actors_own_country_is_not_a_victim():
     assert "China" in v["origin"]
     assert "China" not in v["countries"]
     assert v["countries"] == {"Vietnam": 1}
+
+
+def test_malware_named_like_a_country_is_not_a_victim(kb):
+    from ttpmap.extract.features import malware_mentions, report_victimology
+    from ttpmap.ingest import from_text
+    from ttpmap.models import Entities
+
+    text = "Cuba ransomware hit a hospital in Germany. Analysts in Cuba were not involved."
+    spans = malware_mentions(text, ["Cuba", "Royal"])
+    assert [text[s:e] for s, e in spans] == ["Cuba"]  # only where the text uses it as malware
+    v = report_victimology(from_text(text, source="t"), kb, Entities(), malware_names=["Cuba"])
+    assert v.countries == {"Germany": 1, "Cuba": 1}

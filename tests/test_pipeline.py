@@ -128,3 +128,10 @@ def test_saved_analysis_is_attributed_exactly_like_a_fresh_one(kb, tmp_path) -> 
     b = attributor.rank(again, kb, top=10, include_weak=True)
     assert [(c.id, c.score) for c in a] == [(c.id, c.score) for c in b]
     assert a and "China" not in saved.victimology.countries
+    # the flagship's brief and advisory lead with the report's own attribution
+    from ttpmap.publish.advisory import build_context
+    from ttpmap.publish.brief import build_context as brief_context
+
+    lead = "The report attributes this activity to APT40 (Leviathan)"
+    assert brief_context(saved, kb)["who_headline"].startswith(lead)
+    assert lead in " ".join(build_context(saved, kb)["summary"])

@@ -345,9 +345,11 @@ class Analysis(_Model):
 
 
 class AttributionReport(_Model):
-    """What ``ttpmap attribute -f json`` prints: ranked groups and the closest campaigns."""
+    """What ``ttpmap attribute -f json`` prints: what the report says about its actor, the groups ranked
+    on behaviour, and the closest campaigns."""
 
     schema_: Literal["ttpmap.attribution/1"] = Field(default=ATTRIBUTION_SCHEMA, alias="schema")
+    stated_attribution: StatedAttribution = Field(default_factory=StatedAttribution)
     attribution: list[GroupCandidate] = Field(default_factory=list)
     campaigns: list[CampaignCandidate] = Field(default_factory=list)
     model_config = ConfigDict(populate_by_name=True)

@@ -92,7 +92,8 @@ def extract(
     if options.top_k is not None:
         techniques = techniques[: options.top_k]
     entities = find_entities(doc, kb)
-    victimology = report_victimology(doc, kb, entities)
+    galaxy = getattr(attributor, "galaxy", None)
+    victimology = report_victimology(doc, kb, entities, malware_names=galaxy.malware_names if galaxy else ())
     return Findings(
         document=doc,
         techniques=techniques,

@@ -9,7 +9,6 @@ from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
 from ttpmap.attribute.explain import explain_candidate
 from ttpmap.attribute.profiles import GroupProfile, ProfileSet, build_profiles
 from ttpmap.attribute.rank import (
-    ABSTAIN_BELOW,
     AttributionQuery,
     RankWeights,
     confidence_word,
@@ -20,7 +19,6 @@ from ttpmap.attribute.rank import (
 )
 
 __all__ = [
-    "ABSTAIN_BELOW",
     "DEFAULT_CALIBRATOR",
     "AttributionQuery",
     "Attributor",

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
-from ttpmap.attribute.profiles import ProfileSet, build_profiles
+from ttpmap.attribute.profiles import ProfileSet, build_profiles, mine_kb
 from ttpmap.attribute.rank import (
     DEFAULT_WEIGHTS,
     AttributionQuery,
@@ -25,7 +25,8 @@ from ttpmap.attribute.rank import (
     rank_campaigns,
     rank_groups,
 )
-from ttpmap.extract.stated import find_stated_attribution, group_name_index
+from ttpmap.errors import UsageError
+from ttpmap.extract.stated import GroupTarget, find_stated_attribution, group_name_index
 from ttpmap.kb import KnowledgeBase
 from ttpmap.kb.galaxy import Galaxy, load_galaxy
 from ttpmap.models import (
@@ -37,7 +38,7 @@ from ttpmap.models import (
     Victimology,
 )
 
-ARTEFACT_VERSION = 2
+ARTEFACT_VERSION = 5
 """Bumped whenever what ``fit`` computes changes; older cached parameters are then refitted."""
 EMBEDDED_KB_SHA256 = "7318ac9cd5f91d88964bca52e29e1980fb36f431615d723e0ffc893efa584323"
 """The embedded ATT&CK v15.0 Enterprise bundle, on which :data:`DEFAULT_CALIBRATOR` was fitted."""
@@ -54,7 +55,8 @@ class Attributor:
     galaxy: Galaxy | None = None
     group_countries: Mapping[str, str] = field(default_factory=dict)
     """Each group's country of origin: the MISP galaxy's, else the one its ATT&CK description states."""
-    name_index: Mapping[str, object] = field(default_factory=dict, repr=False)
+    name_index: Mapping[str, GroupTarget] = field(default_factory=dict, repr=False)
+    """Every group name of the KB and of the galaxy's actors -> what it resolves to."""
 
     @classmethod
     def fit(
@@ -70,14 +72,15 @@ class Attributor:
         unless one is given (the shipped one for the embedded bundle)."""
         if galaxy is None and use_galaxy:
             galaxy = load_galaxy(kb)
-        profiles = build_profiles(kb)
+        facts = mine_kb(kb, galaxy)
+        profiles = build_profiles(kb, facts=facts)
         if calibrator is None:
             if kb.info.sha256 == EMBEDDED_KB_SHA256 and weights == DEFAULT_WEIGHTS:
                 calibrator = DEFAULT_CALIBRATOR
             else:
                 from ttpmap.attribute.calibrate import fit_calibrator, kb_cases, score_cases
 
-                calibrator = fit_calibrator(score_cases(kb_cases(kb), weights))
+                calibrator = fit_calibrator(score_cases(kb_cases(kb, facts=facts), weights))
         countries: dict[str, str] = {}
         for gid, prof in profiles.profiles.items():
             known = galaxy.group_country(gid) if galaxy else None
@@ -97,7 +100,10 @@ class Attributor:
 
     def _check(self, kb: KnowledgeBase) -> None:
         if kb.info.sha256 != self.kb_sha256:
-            raise ValueError("this Attributor was fitted on another ATT&CK bundle")
+            raise UsageError(
+                f"the attributor was fitted on another ATT&CK bundle than {kb.version} "
+                f"({kb.info.sha256[:12]})"
+            )
 
     def query(self, findings: Findings, kb: KnowledgeBase) -> AttributionQuery:
         """The behavioural query of a report's findings (names never enter it)."""
@@ -107,7 +113,7 @@ class Attributor:
         self, doc: Document, kb: KnowledgeBase, victimology: Victimology | None = None
     ) -> StatedAttribution:
         """What the report itself says about the actor (see :func:`find_stated_attribution`)."""
-        return find_stated_attribution(doc, kb, self.galaxy, victimology, self.name_index)  # type: ignore[arg-type]
+        return find_stated_attribution(doc, kb, self.galaxy, victimology, self.name_index)
 
     def rank(
         self,

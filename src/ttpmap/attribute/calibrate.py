@@ -18,12 +18,21 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
-from ttpmap.attribute.profiles import ProfileSet, build_group_profile, build_profiles, find_cves
+from ttpmap.attribute.profiles import (
+    KBFacts,
+    ProfileSet,
+    build_group_profile,
+    build_profiles,
+    find_cves,
+    kb_name_mask,
+    mine_kb,
+)
 from ttpmap.attribute.rank import (
     AttributionQuery,
     RankWeights,
@@ -31,7 +40,6 @@ from ttpmap.attribute.rank import (
     primary_victimology,
     score_groups,
 )
-from ttpmap.attribute.textsim import source_texts
 from ttpmap.extract.victimology import SECTORS, find_victimology, region_of
 from ttpmap.kb import KnowledgeBase
 
@@ -64,7 +72,12 @@ class AttributionCase:
 
 
 def campaign_query(
-    kb: KnowledgeBase, campaign_id: str, *, with_context: bool = False, with_text: bool = False
+    kb: KnowledgeBase,
+    campaign_id: str,
+    *,
+    with_context: bool = False,
+    with_text: bool = False,
+    facts: KBFacts | None = None,
 ) -> AttributionQuery:
     """A campaign as a report: its techniques and software; with ``with_context`` also the CVEs and
     victimology mined from its description and procedure text, with ``with_text`` that text's terms
@@ -72,7 +85,8 @@ def campaign_query(
     procs = kb.uses(campaign_id)
     tech = {p.target_id: 1.0 for p in procs if p.target_id in kb.techniques}
     soft = frozenset(p.target_id for p in procs if p.target_id in kb.software)
-    text_terms = _source_terms(kb, campaign_id) if with_text else {}
+    facts = facts or mine_kb(kb)
+    text_terms = _source_terms(facts, campaign_id) if with_text else {}
     if not with_context:
         return AttributionQuery(techniques=tech, software=soft, text_terms=text_terms)
     text = "\n".join([kb.campaigns[campaign_id].description, *(p.text for p in procs)])
@@ -81,13 +95,13 @@ def campaign_query(
         software=soft,
         cves=frozenset(find_cves(text)),
         text_terms=text_terms,
-        **primary_victimology(find_victimology(text)),
+        **primary_victimology(find_victimology(text, names=kb_name_mask(kb))),
     )
 
 
-def _source_terms(kb: KnowledgeBase, source_id: str, targets: Iterable[str] | None = None) -> dict[str, int]:
+def _source_terms(facts: KBFacts, source_id: str, targets: Iterable[str] | None = None) -> dict[str, int]:
     """Name-free term counts of a KB object's description and procedures (only ``targets``' if given)."""
-    st = source_texts(kb).get(source_id)
+    st = facts.texts.get(source_id)
     if st is None:
         return {}
     out: Counter[str] = Counter()
@@ -102,23 +116,27 @@ def _source_terms(kb: KnowledgeBase, source_id: str, targets: Iterable[str] | No
 
 
 def loco_cases(
-    kb: KnowledgeBase, *, with_context: bool = False, with_text: bool = False
+    kb: KnowledgeBase, *, with_context: bool = False, with_text: bool = False, facts: KBFacts | None = None
 ) -> list[AttributionCase]:
     """Leave-one-campaign-out: each attributed campaign with recorded behaviour, against profiles built
     without it."""
+    facts = facts or mine_kb(kb)
     cases = []
     for cid, camp in kb.campaigns.items():
         gold = frozenset(g for g in camp.attributed_to if g in kb.groups)
         if not gold:
             continue
-        q = campaign_query(kb, cid, with_context=with_context, with_text=with_text)
+        q = campaign_query(kb, cid, with_context=with_context, with_text=with_text, facts=facts)
         if q.is_empty:
             continue
-        cases.append(AttributionCase(cid, "loco", q, gold, build_profiles(kb, exclude_campaigns=[cid])))
+        profiles = build_profiles(kb, exclude_campaigns=[cid], facts=facts)
+        cases.append(AttributionCase(cid, "loco", q, gold, profiles))
     return cases
 
 
-def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[AttributionCase]:
+def synthetic_cases(
+    kb: KnowledgeBase, n: int = 300, seed: int = 0, facts: KBFacts | None = None
+) -> list[AttributionCase]:
     """Reports sampled from group profiles: known tradecraft, tradecraft hidden from the profile, noise.
 
     For each case some of the group's techniques and software are removed from its profile and may
@@ -126,7 +144,8 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
     holds (common techniques more often), plus unrelated techniques and tools.
     """
     rng = random.Random(seed)
-    full = build_profiles(kb)
+    facts = facts or mine_kb(kb)
+    full = build_profiles(kb, facts=facts)
     popularity: dict[str, int] = {}
     for p in kb.procedures:
         if p.target_id in kb.techniques:
@@ -151,7 +170,7 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
         hold = rng.uniform(0.15, 0.5)
         held_t = [t for t in own_t if rng.random() < hold]
         held_s = [s for s in own_s if rng.random() < 0.4]
-        prof = build_group_profile(kb, gid, exclude_targets=held_t + held_s)
+        prof = build_group_profile(kb, gid, exclude_targets=held_t + held_s, facts=facts)
         known = sorted(t for t, s in prof.techniques.items() if s >= 1) or sorted(prof.techniques)
         generic = rng.random() < GENERIC_SHARE
         k = rng.randint(1, 4) if generic else rng.randint(2, 30)
@@ -183,11 +202,11 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
             sectors.add(rng.choice(sorted(SECTORS)))
         # the report's prose: the KB's own words for the held-out behaviour (absent from the profile's
         # text) plus another actor's words for each noise technique; never text the profile still holds
-        text = Counter(_source_terms(kb, gid, [t for t in held_t + held_s if t in chosen or t in soft]))
+        text = Counter(_source_terms(facts, gid, [t for t in held_t + held_s if t in chosen or t in soft]))
         for t in noise:
             users = by_target.get(t, ())
             if users:
-                text.update(_source_terms(kb, rng.choice(users), [t]))
+                text.update(_source_terms(facts, rng.choice(users), [t]))
         q = AttributionQuery(
             techniques=dict.fromkeys(sorted(chosen), 1.0),
             text_terms=dict(text),
@@ -204,12 +223,30 @@ def synthetic_cases(kb: KnowledgeBase, n: int = 300, seed: int = 0) -> list[Attr
     return cases
 
 
-def kb_cases(kb: KnowledgeBase, n_synthetic: int = 300, seed: int = 0) -> list[AttributionCase]:
+def kb_cases(
+    kb: KnowledgeBase, n_synthetic: int = 300, seed: int = 0, facts: KBFacts | None = None
+) -> list[AttributionCase]:
     """All calibration cases the KB provides: LOCO (with campaign context and text) and synthetic."""
-    return loco_cases(kb, with_context=True, with_text=True) + synthetic_cases(kb, n_synthetic, seed)
+    facts = facts or mine_kb(kb)
+    return loco_cases(kb, with_context=True, with_text=True, facts=facts) + synthetic_cases(
+        kb, n_synthetic, seed, facts
+    )
 
 
 # ---- fitting ---------------------------------------------------------------------------------------
+
+
+class RankedLike(Protocol):
+    """Anything with a case (holding ``gold``) and a best-first ranking of scored groups."""
+
+    @property
+    def case(self) -> Any: ...
+
+    @property
+    def ranking(self) -> list[ScoredGroup]: ...
+
+    @property
+    def scores(self) -> list[float]: ...
 
 
 @dataclass(frozen=True)
@@ -236,11 +273,11 @@ def score_cases(cases: Sequence[AttributionCase], weights: RankWeights | None = 
     return [ScoredCase(c, score_groups(c.query, c.profiles, **kw)) for c in cases]
 
 
-def _gold_mask(sc: ScoredCase) -> np.ndarray:
+def _gold_mask(sc: RankedLike) -> np.ndarray:
     return np.array([s.id in sc.case.gold for s in sc.ranking])
 
 
-def fit_calibrator(scored: Sequence[ScoredCase]) -> Calibrator:
+def fit_calibrator(scored: Sequence[RankedLike]) -> Calibrator:
     """Temperature by held-out log loss of the gold group(s), then Platt on the top candidate."""
     data = [(np.asarray(sc.scores), _gold_mask(sc)) for sc in scored]
 
@@ -329,9 +366,11 @@ def cross_validated(
     return [p for p in pairs if p is not None], fitted
 
 
-def calibration_report(kb: KnowledgeBase, n_synthetic: int = 300, folds: int = 5) -> Mapping[str, object]:
+def calibration_report(
+    kb: KnowledgeBase, n_synthetic: int = 300, folds: int = 5, facts: KBFacts | None = None
+) -> Mapping[str, object]:
     """Cross-validated reliability of the calibration on this KB's own cases (LOCO + synthetic)."""
-    scored = score_cases(kb_cases(kb, n_synthetic))
+    scored = score_cases(kb_cases(kb, n_synthetic, facts=facts))
     pairs, _ = cross_validated(scored, folds)
     kinds = [sc.case.kind for sc in scored]  # pairs come back in case order
     loco = [p for p, k in zip(pairs, kinds, strict=True) if k == "loco"]
@@ -343,3 +382,60 @@ def calibration_report(kb: KnowledgeBase, n_synthetic: int = 300, folds: int = 5
         "shipped_calibrator": reliability(shipped),
         "fitted_on_all": fit_calibrator(scored),
     }
+
+
+# ---- learning the weights (a small learning-to-rank step) -------------------------------------------
+
+WEIGHT_FACTORS = (0.5, 0.7, 1.4, 2.0)
+"""Multiplicative steps tried for each weight by :func:`fit_weights`' coordinate ascent."""
+
+
+def _component_matrices(
+    scored: Sequence[RankedLike],
+) -> tuple[list[str], list[tuple[np.ndarray, np.ndarray]]]:
+    keys = sorted(scored[0].ranking[0].components) if scored and scored[0].ranking else []
+    mats = []
+    for sc in scored:
+        comps = np.array([[s.components.get(k, 0.0) for k in keys] for s in sc.ranking])
+        mats.append((comps, _gold_mask(sc)))
+    return keys, mats
+
+
+def _mrr(mats: Sequence[tuple[np.ndarray, np.ndarray]], w: np.ndarray) -> float:
+    total = 0.0
+    for comps, gold in mats:
+        if not gold.any():
+            continue
+        scores = comps @ w
+        best_gold = scores[gold].max()
+        # ties count against the gold group (a conservative rank)
+        total += 1.0 / (1 + int((scores[~gold] >= best_gold).sum()))
+    return total / max(1, len(mats))
+
+
+def fit_weights(
+    scored: Sequence[RankedLike], start: RankWeights | None = None, passes: int = 2
+) -> RankWeights:
+    """Weights that maximise mean reciprocal rank of the gold group over ``scored`` cases, by coordinate
+    ascent from ``start`` (each weight multiplied by :data:`WEIGHT_FACTORS`; signs never flip)."""
+    from dataclasses import asdict, replace
+
+    start = start or RankWeights()
+    keys, mats = _component_matrices(scored)
+    if not keys:
+        return start
+    current = asdict(start)
+    w = np.array([current[k] for k in keys], dtype=float)
+    best = _mrr(mats, w)
+    for _ in range(passes):
+        improved = False
+        for i, _key in enumerate(keys):
+            for f in WEIGHT_FACTORS:
+                trial = w.copy()
+                trial[i] *= f
+                value = _mrr(mats, trial)
+                if value > best + 1e-6:
+                    best, w, improved = value, trial, True
+        if not improved:
+            break
+    return replace(start, **{k: round(float(v), 4) for k, v in zip(keys, w, strict=True)})

@@ -24,7 +24,7 @@ class Calibrator:
     margin_slope: float = 0.0
     intercept: float = 0.0
 
-    def softmax(self, scores: Sequence[float]) -> np.ndarray:
+    def softmax(self, scores: Sequence[float] | np.ndarray) -> np.ndarray:
         """Softmax of raw scores at this temperature."""
         s = np.asarray(scores, dtype=float) / self.temperature
         if s.size == 0:
@@ -32,12 +32,12 @@ class Calibrator:
         e = np.exp(s - s.max())
         return e / e.sum()
 
-    def probabilities(self, scores: Sequence[float]) -> list[float]:
+    def probabilities(self, scores: Sequence[float] | np.ndarray) -> list[float]:
         """Calibrated probability that each candidate is the responsible group."""
         z = self.log_odds_features(scores) @ np.array([self.slope, self.margin_slope]) + self.intercept
         return [float(x) for x in 1.0 / (1.0 + np.exp(-z))]
 
-    def log_odds_features(self, scores: Sequence[float]) -> np.ndarray:
+    def log_odds_features(self, scores: Sequence[float] | np.ndarray) -> np.ndarray:
         """Per candidate: softmax log-odds and margin over the best other candidate."""
         s = np.asarray(scores, dtype=float)
         if s.size == 0:
@@ -49,10 +49,11 @@ class Calibrator:
         return np.column_stack([np.log(p / (1 - p)), s - others])
 
 
-# fit_calibrator(score_cases(kb_cases(load_kb(), 600))) on the embedded ATT&CK v15.0 bundle (12 LOCO
-# + 600 synthetic cases, with procedure-text similarity at the default weights).
+# fit_calibrator(score_cases(kb_cases(kb, 600, facts=mine_kb(kb, load_galaxy(kb))))) with kb = load_kb(), the
+# embedded ATT&CK v15.0 bundle (12 LOCO + 600 synthetic cases; profiles with provenance weights and
+# MISP galaxy victimology priors, victim prominence, default weights). Fitted on the KB and galaxies only.
 DEFAULT_CALIBRATOR = Calibrator(
-    temperature=7.012005, slope=0.251412, margin_slope=0.025257, intercept=-0.431915
+    temperature=6.435465, slope=0.272589, margin_slope=0.013328, intercept=-0.307345
 )
 
 

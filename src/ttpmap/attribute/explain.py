@@ -65,9 +65,9 @@ def explain_candidate(
 ) -> dict[str, Any]:
     """Shared and distinctive evidence, victimology overlap, expected-but-absent behaviour, a summary."""
     n_groups = len(ps.profiles)
-    shared = []
-    families = []
     parents = ps.parents.get(prof.id, {})
+    shared: list[dict[str, Any]] = []
+    families: list[dict[str, Any]] = []
     for tid, w in q.techniques.items():
         strength = prof.techniques.get(tid, 0.0)
         if strength:
@@ -117,7 +117,7 @@ def explain_candidate(
     ][:5]
 
     qv = query_vector(q, ps)
-    closest = None
+    closest: dict[str, Any] | None = None
     for cluster in prof.clusters:
         sim = cluster_similarity(qv, cluster, ps)
         if sim > 0 and (closest is None or sim > closest["similarity"]):

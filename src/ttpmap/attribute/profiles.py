@@ -5,7 +5,8 @@ it, and the software it uses (weaker: a tool's capabilities are not proof the gr
 piece of evidence gets an IDF-like weight from how many groups share it, so that a technique used by
 three groups counts for far more than one used by a hundred.
 
-Profiles are built once per knowledge base and kept in memory keyed by the bundle's sha256.
+Profiles are built by :class:`ttpmap.attribute.Attributor` when it is fitted; nothing is kept in module
+globals.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from ttpmap.attribute import textsim
-from ttpmap.attribute.textsim import TextIndex
+from ttpmap.attribute.provenance import classify_software
+from ttpmap.attribute.textsim import SourceText, TextIndex
 from ttpmap.extract.victimology import find_victimology, masking_pattern, region_of
 from ttpmap.kb import KnowledgeBase, Software
+from ttpmap.kb.galaxy import Galaxy
 
 SOFTWARE_TECHNIQUE_WEIGHT = 0.5
 """Strength of a technique the group has only through a tool it uses (direct use counts 1)."""
@@ -44,7 +47,6 @@ _THIRD_PARTY = re.compile(
 )
 
 _CVE = re.compile(r"\bCVE-(\d{4})-(\d{4,7})\b", re.IGNORECASE)
-_CACHE_SIZE = 4
 
 
 def find_cves(text: str) -> list[str]:
@@ -142,6 +144,8 @@ class ProfileSet:
     text_index: TextIndex | None = None
     utilities: frozenset[str] = frozenset()
     """Software that is a built-in system utility (:func:`is_system_utility`)."""
+    provenance: Mapping[str, str] = field(default_factory=dict)
+    """Each software item's provenance class (:mod:`ttpmap.attribute.provenance`)."""
 
     def __len__(self) -> int:
         return len(self.profiles)
@@ -204,38 +208,30 @@ class _SourceFacts:
     victimology: Mapping[str, Mapping[str, int]]
 
 
-_FACTS: dict[str, dict[str, _SourceFacts]] = {}
-_PROFILES: dict[str, ProfileSet] = {}
+@dataclass(frozen=True)
+class KBFacts:
+    """What the KB's own text says, mined once per fit: each group's, campaign's and software's CVEs and
+    victimology, and the name-free term counts of its description and procedures."""
+
+    sources: Mapping[str, _SourceFacts]
+    texts: Mapping[str, SourceText]
 
 
-def clear_cache() -> None:
-    """Forget the profiles and mined text facts kept in memory (benchmarks measure cold builds)."""
-    _FACTS.clear()
-    _PROFILES.clear()
-    textsim.clear_cache()
-
-
-def _remember(cache: dict, key: str, value: object) -> None:
-    while len(cache) >= _CACHE_SIZE:
-        cache.pop(next(iter(cache)))
-    cache[key] = value
-
-
-def _source_facts(kb: KnowledgeBase) -> dict[str, _SourceFacts]:
-    """Mine CVEs and victimology from every group, campaign and software text, once per KB."""
-    cached = _FACTS.get(kb.info.sha256)
-    if cached is not None:
-        return cached
+def mine_kb(kb: KnowledgeBase, galaxy: Galaxy | None = None) -> KBFacts:
+    """Mine CVEs, victimology (entity names masked) and term counts from every group, campaign and
+    software text of the KB; with ``galaxy``, a group's victimology also reads what the MISP galaxy says
+    about the actors tied to it (description, target categories, suspected victims)."""
     facts: dict[str, _SourceFacts] = {}
     mask = kb_name_mask(kb)
     for table, mine_victims in ((kb.groups, True), (kb.campaigns, True), (kb.software, False)):
         for oid, obj in table.items():
             texts = [obj.description, *(p.text for p in kb.uses(oid) if p.text)]
+            if galaxy is not None and table is kb.groups:
+                texts += [a.victimology_text() for a in galaxy.group_actors(oid)]
             cves = tuple(dict.fromkeys(c for t in texts for c in find_cves(t)))
             victims = find_victimology("\n".join(texts), names=mask) if mine_victims else {}
             facts[oid] = _SourceFacts(cves, MappingProxyType(victims))
-    _remember(_FACTS, kb.info.sha256, facts)
-    return facts
+    return KBFacts(MappingProxyType(facts), MappingProxyType(textsim.source_texts(kb)))
 
 
 def kb_name_mask(kb: KnowledgeBase) -> re.Pattern[str] | None:
@@ -261,13 +257,15 @@ def build_group_profile(
     *,
     exclude_campaigns: Iterable[str] = (),
     exclude_targets: Iterable[str] = (),
+    facts: KBFacts | None = None,
 ) -> GroupProfile:
     """One group's profile; ``exclude_campaigns`` and ``exclude_targets`` drop evidence (for hold-out tests).
 
     ``exclude_targets`` removes the group's (and its campaigns') direct use of those techniques or software,
-    as if the KB had never recorded them.
+    as if the KB had never recorded them. ``facts`` (:func:`mine_kb`) is mined now when not given.
     """
-    facts = _source_facts(kb)
+    mined = facts or mine_kb(kb)
+    facts_by_source = mined.sources
     excluded = set(exclude_campaigns)
     drop = set(exclude_targets)
     group = kb.groups[group_id]
@@ -302,7 +300,7 @@ def build_group_profile(
                 c_soft.add(target)
         if c_tech or c_soft:
             clusters.append(ActivityCluster(source, frozenset(c_tech), frozenset(c_soft)))
-        f = facts.get(source)
+        f = facts_by_source.get(source)
         if f is None:
             continue
         for cve in f.cves:
@@ -325,7 +323,7 @@ def build_group_profile(
                     tech[target] = SOFTWARE_TECHNIQUE_WEIGHT
                 if sid not in tech_src[target]:
                     tech_src[target].append(sid)
-        f = facts.get(sid)
+        f = facts_by_source.get(sid)
         for cve in f.cves if f else ():
             cves.setdefault(cve, SOFTWARE_CVE_WEIGHT)
 
@@ -344,7 +342,7 @@ def build_group_profile(
         origin=MappingProxyType(dict(origin.most_common())),
         campaigns=campaigns,
         clusters=tuple(clusters),
-        text_terms=MappingProxyType(textsim.group_terms(kb, (group_id, *campaigns), soft, drop)),
+        text_terms=MappingProxyType(textsim.group_terms(mined.texts, (group_id, *campaigns), soft, drop)),
     )
 
 
@@ -371,10 +369,10 @@ def assemble(
     excluded = frozenset(excluded)
     n = len(profiles)
     parents = {gid: MappingProxyType(p.parents()) for gid, p in profiles.items()}
-    df_t: Counter[str] = Counter()
-    df_p: Counter[str] = Counter()
-    df_s: Counter[str] = Counter()
-    df_c: Counter[str] = Counter()
+    df_t: defaultdict[str, float] = defaultdict(float)
+    df_p: defaultdict[str, float] = defaultdict(float)
+    df_s: defaultdict[str, float] = defaultdict(float)
+    df_c: defaultdict[str, float] = defaultdict(float)
     df_sec: Counter[str] = Counter()
     df_cty: Counter[str] = Counter()
     df_reg: Counter[str] = Counter()
@@ -393,6 +391,7 @@ def assemble(
         df_reg.update(prof.regions.keys())
         df_org.update(prof.origin.keys())
     campaigns = {cid: campaign_cluster(kb, cid) for cid in kb.campaigns if cid not in excluded}
+    utilities = frozenset(sid for sid, sw in kb.software.items() if is_system_utility(sw))
     tech_groups = Counter(t for p in profiles.values() for t in p.techniques)
     soft_groups = Counter(s for p in profiles.values() for s in p.software)
     ps = ProfileSet(
@@ -414,25 +413,25 @@ def assemble(
         excluded_campaigns=excluded,
         default_idf=math.log((n + 1.0) / 0.5),
         text_index=TextIndex.fit({gid: p.text_terms for gid, p in profiles.items()}),
-        utilities=frozenset(sid for sid, sw in kb.software.items() if is_system_utility(sw)),
+        utilities=utilities,
+        provenance=MappingProxyType(classify_software(kb, utilities)),
     )
     norms = {c.id: _norm(ps, c) for prof in profiles.values() for c in prof.clusters}
     norms.update({c.id: _norm(ps, c) for c in campaigns.values()})
     return replace(ps, cluster_norms=MappingProxyType(norms))
 
 
-def build_profiles(kb: KnowledgeBase, exclude_campaigns: Iterable[str] = ()) -> ProfileSet:
-    """Profiles of every group in ``kb``; cached in memory by bundle sha256 when nothing is excluded.
+def build_profiles(
+    kb: KnowledgeBase, exclude_campaigns: Iterable[str] = (), facts: KBFacts | None = None
+) -> ProfileSet:
+    """Profiles of every group in ``kb`` (``facts`` from :func:`mine_kb`, mined now when not given).
 
     ``exclude_campaigns`` removes everything the KB knows only through those campaigns (their
     procedures, software, CVEs and text), as leave-one-campaign-out evaluation needs.
     """
     excluded = frozenset(exclude_campaigns)
-    key = kb.info.sha256
-    if not excluded and key in _PROFILES:
-        return _PROFILES[key]
-    profiles = {gid: build_group_profile(kb, gid, exclude_campaigns=excluded) for gid in kb.groups}
-    result = assemble(kb, profiles, excluded)
-    if not excluded:
-        _remember(_PROFILES, key, result)
-    return result
+    facts = facts or mine_kb(kb)
+    profiles = {
+        gid: build_group_profile(kb, gid, exclude_campaigns=excluded, facts=facts) for gid in kb.groups
+    }
+    return assemble(kb, profiles, excluded)

@@ -15,8 +15,9 @@ runner-up, Platt-fitted on held-out cases built from the knowledge base itself; 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
 from ttpmap.attribute.profiles import (
@@ -26,6 +27,7 @@ from ttpmap.attribute.profiles import (
     ProfileSet,
     build_profiles,
 )
+from ttpmap.attribute.provenance import BESPOKE, provenance_weight
 from ttpmap.attribute.textsim import name_table, terms
 from ttpmap.errors import UsageError
 from ttpmap.extract.victimology import region_of
@@ -36,11 +38,10 @@ HIGH = 0.7
 """Calibrated probability from which a candidate is reported with high confidence."""
 MODERATE = 0.4
 """Calibrated probability from which a candidate is reported with moderate confidence."""
-ABSTAIN_BELOW = 0.25
-"""Below this calibrated top-1 probability the ranking abstains ("no confident match")."""
 MIN_EVIDENCE = 3.0
-"""The ranking also abstains when the evidence shared with the best candidate (IDF sum of techniques,
-software and CVEs) is below this: about one technique recorded for fewer than a tenth of the groups."""
+"""The ranking abstains ("nothing distinctive") when the evidence shared with the best candidate (IDF
+sum of techniques, software and CVEs) is below this: about one technique recorded for fewer than a tenth
+of the groups. Low probability alone does not abstain: a shortlist with honest confidence is shown."""
 PRIMARY_VICTIMOLOGY = {"sectors": 3, "countries": 3, "regions": 2, "origin": 1}
 """How many of a report's most-mentioned sectors, countries, regions and origins enter a query."""
 SIMILARITY_SHRINK = 5.0
@@ -89,6 +90,9 @@ class AttributionQuery:
     regions: frozenset[str] = frozenset()
     origin: frozenset[str] = frozenset()
     named_groups: frozenset[str] = frozenset()
+    prominence: Mapping[str, float] = field(default_factory=dict)
+    """How central each victim is to the report (``"sectors:energy"`` -> mentions over the top one's);
+    victims not listed count fully."""
     text_terms: Mapping[str, int] = field(default_factory=dict)
     """Term counts of the report text with every group and campaign name cut out
     (:func:`ttpmap.extract.features.terms`), for procedure-text similarity."""
@@ -139,7 +143,7 @@ class AttributionQuery:
 def _resolve(kb: KnowledgeBase, ref: str, table: Mapping[str, object], kind: str) -> str:
     ref = ref.strip()
     rid = kb.resolve(ref) if kb.is_attack_id(ref) else None
-    if rid in table:
+    if rid is not None and rid in table:
         return rid
     lowered = ref.lower()
     for oid, obj in table.items():
@@ -170,16 +174,21 @@ def query_from_findings(findings: Findings, kb: KnowledgeBase) -> AttributionQue
     )
 
 
-def primary_victimology(victimology: Mapping[str, Mapping[str, int]]) -> dict[str, frozenset[str]]:
-    """The most-mentioned sectors, countries, regions and origin of a :func:`find_victimology` result.
+def primary_victimology(victimology: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """The most-mentioned sectors, countries, regions and origin of a :func:`find_victimology` result,
+    with the prominence of each (its mentions over the most-mentioned one of its kind).
 
     A report that lists twenty countries in passing says little; its main victims are the ones it
     keeps coming back to, so only the top few of each kind are kept (regions of kept countries added).
     """
+    prominence: dict[str, float] = {}
 
     def top(kind: str) -> list[str]:
         counts = victimology.get(kind, {})
-        return sorted(counts, key=lambda k: -counts[k])[: PRIMARY_VICTIMOLOGY[kind]]
+        kept = sorted(counts, key=lambda k: -counts[k])[: PRIMARY_VICTIMOLOGY[kind]]
+        most = max((counts[k] for k in kept), default=1) or 1
+        prominence.update({f"{kind}:{k}": counts[k] / most for k in kept})
+        return kept
 
     countries = top("countries")
     return {
@@ -187,6 +196,7 @@ def primary_victimology(victimology: Mapping[str, Mapping[str, int]]) -> dict[st
         "countries": frozenset(countries),
         "regions": frozenset(top("regions")) | frozenset(r for c in countries if (r := region_of(c))),
         "origin": frozenset(top("origin")),
+        "prominence": prominence,
     }
 
 
@@ -259,11 +269,20 @@ def score_components(
             if s in ps.utilities:
                 utils += shared
             else:
-                soft += shared
+                soft += shared * provenance_weight(ps.provenance.get(s, BESPOKE))
     cves = sum(prof.cves.get(c, 0.0) * ps.cve_idf.get(c, 0.0) for c in q.cves)
-    sectors = sum(ps.sector_idf.get(s, 0.0) for s in q.sectors if s in prof.sectors)
-    countries = sum(ps.country_idf.get(c, 0.0) for c in q.countries if c in prof.countries)
-    regions = sum(ps.region_idf.get(r, 0.0) for r in q.regions if r in prof.regions)
+    prom = q.prominence
+    sectors = sum(
+        ps.sector_idf.get(s, 0.0) * prom.get(f"sectors:{s}", 1.0) for s in q.sectors if s in prof.sectors
+    )
+    countries = sum(
+        ps.country_idf.get(c, 0.0) * prom.get(f"countries:{c}", 1.0)
+        for c in q.countries
+        if c in prof.countries
+    )
+    regions = sum(
+        ps.region_idf.get(r, 0.0) * prom.get(f"regions:{r}", 1.0) for r in q.regions if r in prof.regions
+    )
     origin = sum(ps.origin_idf.get(o, 0.0) for o in q.origin if o in prof.origin)
     best = best_campaign = 0.0
     if qv.norm:
@@ -335,7 +354,7 @@ def shared_evidence(components: Mapping[str, float]) -> float:
     )
 
 
-def confidence_word(probability: float) -> str:
+def confidence_word(probability: float) -> Literal["low", "moderate", "high"]:
     """Estimative confidence for a calibrated probability: high, moderate or low."""
     if probability >= HIGH:
         return "high"
@@ -360,6 +379,17 @@ def nationality_check(
     return {"stated": said, "group": known, "consistent": known in said}
 
 
+def gate_by_nationality(
+    scored: Sequence[ScoredGroup], nationality: Iterable[str], countries: Mapping[str, str]
+) -> tuple[list[ScoredGroup], dict[str, dict[str, object] | None]]:
+    """The groups whose known country does not contradict the stated nationality (order kept), and each
+    group's :func:`nationality_check`."""
+    said = list(nationality)
+    checks = {s.id: nationality_check(s.id, said, countries) for s in scored}
+    eligible = [s for s in scored if (c := checks[s.id]) is None or c["consistent"]]
+    return eligible, checks
+
+
 def rank_groups(
     findings: Findings | AttributionQuery,
     kb: KnowledgeBase,
@@ -374,9 +404,10 @@ def rank_groups(
 ) -> list[GroupCandidate]:
     """Groups whose tradecraft is consistent with the findings, best first, with calibrated scores.
 
-    Returns ``[]`` (abstains: "no confident match") when the best calibrated probability is below
-    ``ABSTAIN_BELOW`` or the evidence it shares with the best group is below ``MIN_EVIDENCE``, unless
-    ``include_weak``: then the raw ranking is returned with ``explanation["weak_evidence"] = True``.
+    A ranked shortlist with honest (calibrated, often low) confidence is returned whenever something
+    distinctive is shared; it abstains (``[]``) only when the evidence shared with the best group is below
+    ``MIN_EVIDENCE`` (nothing distinctive), unless ``include_weak``: then the raw ranking is returned with
+    ``explanation["weak_evidence"] = True``.
     Groups the report names (or holds responsible in ``stated``) are appended after the top ones with
     their behavioural rank. When the report states the actor's nationality and ``group_countries`` knows
     a group's country, groups of another country are set aside (gated) before the top is chosen and
@@ -390,11 +421,11 @@ def rank_groups(
     ps = profiles or build_profiles(kb)
     scored = score_groups(q, ps, weights)
     behavioural_rank = {s.id: i + 1 for i, s in enumerate(scored)}
-    nationality = list(stated.nationality) if stated else []
-    countries = group_countries or {}
-    checks = {s.id: nationality_check(s.id, nationality, countries) for s in scored}
-    eligible = [s for s in scored if (c := checks[s.id]) is None or c["consistent"]]
+    eligible, checks = gate_by_nationality(
+        scored, stated.nationality if stated else (), group_countries or {}
+    )
     gated = len(scored) - len(eligible)
+    gated_rank = {s.id: i + 1 for i, s in enumerate(eligible)}
     probs = dict(
         zip((s.id for s in eligible), calibrator.probabilities([s.score for s in eligible]), strict=True)
     )
@@ -402,7 +433,7 @@ def rank_groups(
     for s, p in zip(scored, rest, strict=True):
         probs.setdefault(s.id, p)
     first = eligible[0] if eligible else scored[0]
-    weak = probs[first.id] < ABSTAIN_BELOW or shared_evidence(first.components) < MIN_EVIDENCE
+    weak = shared_evidence(first.components) < MIN_EVIDENCE
     named = set(q.named_groups) | {g.id for g in (stated.groups if stated else ()) if g.id}
     if weak and not include_weak and not named:
         return []
@@ -429,6 +460,7 @@ def rank_groups(
         expl["nationality_check"] = checks[s.id]
         expl["gated_groups"] = gated
         expl["groups_ranked"] = len(scored)
+        expl["gated_rank"] = gated_rank.get(s.id) if gated else None
         out.append(
             GroupCandidate(
                 id=s.id,

@@ -13,11 +13,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
-from scipy import sparse
 
 from ttpmap.extract import features
 from ttpmap.extract.features import NameTable, actor_names, terms
@@ -25,7 +24,6 @@ from ttpmap.kb import KnowledgeBase
 
 SOFTWARE_TEXT_WEIGHT = 0.5
 """Term counts from a tool's own procedures count this much in the profile of a group that uses it."""
-_CACHE_SIZE = 4
 
 
 @dataclass(frozen=True)
@@ -46,39 +44,14 @@ def _cut(text: str, spans: Iterable[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-_NAMES: dict[str, NameTable] = {}
-_SOURCES: dict[str, dict[str, SourceText]] = {}
-
-
-def _remember(cache: dict, key: str, value: object) -> None:
-    while len(cache) >= _CACHE_SIZE:
-        cache.pop(next(iter(cache)))
-    cache[key] = value
-
-
-def clear_cache() -> None:
-    """Forget the name tables and mined term counts kept in memory."""
-    _NAMES.clear()
-    _SOURCES.clear()
-
-
 def name_table(kb: KnowledgeBase) -> NameTable:
     """Every group and campaign name and alias as token sequences (see :func:`features.name_table`)."""
-    key = kb.info.sha256
-    cached = _NAMES.get(key)
-    if cached is not None:
-        return cached
-    table = MappingProxyType(features.name_table(actor_names(kb)))
-    _remember(_NAMES, key, table)
-    return table
+    return MappingProxyType(features.name_table(actor_names(kb)))
 
 
 def source_texts(kb: KnowledgeBase) -> dict[str, SourceText]:
-    """Term counts of every group, campaign and software description and procedure, once per KB."""
-    key = kb.info.sha256
-    cached = _SOURCES.get(key)
-    if cached is not None:
-        return cached
+    """Term counts of every group, campaign and software description and procedure (mined once per fit
+    by :func:`ttpmap.attribute.profiles.mine_kb`)."""
     names = name_table(kb)
     out: dict[str, SourceText] = {}
     for table in (kb.groups, kb.campaigns, kb.software):
@@ -89,16 +62,15 @@ def source_texts(kb: KnowledgeBase) -> dict[str, SourceText]:
                     procs.setdefault(p.target_id, Counter()).update(terms(_cut(p.text, p.mentions), names))
             desc = terms(obj.description, names)
             out[oid] = SourceText(MappingProxyType(dict(desc)), MappingProxyType(procs))
-    _remember(_SOURCES, key, out)
     return out
 
 
 def group_terms(
-    kb: KnowledgeBase, sources: Iterable[str], software: Iterable[str], drop: Iterable[str] = ()
+    texts: Mapping[str, SourceText], sources: Iterable[str], software: Iterable[str], drop: Iterable[str] = ()
 ) -> dict[str, float]:
     """A group's text: its and its campaigns' descriptions and procedures, plus (weaker) those of the
-    software it uses; procedures whose target is in ``drop`` are left out."""
-    texts = source_texts(kb)
+    software it uses (``texts`` from :func:`source_texts`); procedures whose target is in ``drop`` are
+    left out."""
     dropped = set(drop)
     out: Counter[str] = Counter()
     for src in sources:
@@ -122,12 +94,15 @@ def group_terms(
 
 @dataclass(frozen=True)
 class TextIndex:
-    """L2-normalised sublinear TF-IDF rows, one per group, over the groups' texts."""
+    """L2-normalised sublinear TF-IDF rows, one per group, over the groups' texts, as compressed sparse
+    rows in plain numpy arrays (``indptr``, ``indices``, ``data``), so ranking needs no scipy."""
 
     group_ids: tuple[str, ...]
     vocabulary: Mapping[str, int]
     idf: np.ndarray
-    matrix: sparse.csr_matrix
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
     overrides: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
 
     @classmethod
@@ -140,15 +115,26 @@ class TextIndex:
         vocab = {t: i for i, t in enumerate(sorted(df))}
         n = len(gids)
         idf = np.array([math.log((n + 1) / (df[t] + 1)) + 1.0 for t in sorted(df)])
-        rows, cols, vals = [], [], []
-        index = cls(gids, MappingProxyType(vocab), idf, sparse.csr_matrix((n, len(vocab))))
-        for r, gid in enumerate(gids):
-            for c, v in index.vector(texts[gid]).items():
-                rows.append(r)
-                cols.append(c)
-                vals.append(v)
-        matrix = sparse.csr_matrix((vals, (rows, cols)), shape=(n, len(vocab)))
-        return cls(gids, index.vocabulary, idf, matrix)
+        empty = np.zeros(0)
+        index = cls(
+            gids, MappingProxyType(vocab), idf, np.zeros(1, dtype=np.int64), empty.astype(np.int64), empty
+        )
+        indptr: list[int] = [0]
+        indices: list[int] = []
+        data: list[float] = []
+        for gid in gids:
+            row = sorted(index.vector(texts[gid]).items())
+            indices.extend(c for c, _ in row)
+            data.extend(v for _, v in row)
+            indptr.append(len(indices))
+        return cls(
+            gids,
+            index.vocabulary,
+            idf,
+            np.asarray(indptr, dtype=np.int64),
+            np.asarray(indices, dtype=np.int64),
+            np.asarray(data, dtype=float),
+        )
 
     def vector(self, counts: Mapping[str, float]) -> dict[int, float]:
         """Sparse L2-normalised TF-IDF vector of term counts (terms outside the vocabulary ignored)."""
@@ -164,7 +150,7 @@ class TextIndex:
         """A copy in which one group's text is replaced (IDF kept: a hold-out approximation)."""
         overrides = dict(self.overrides)
         overrides[group_id] = MappingProxyType(self.vector(counts))
-        return TextIndex(self.group_ids, self.vocabulary, self.idf, self.matrix, MappingProxyType(overrides))
+        return replace(self, overrides=MappingProxyType(overrides))
 
     def similarities(self, counts: Mapping[str, float]) -> dict[str, float]:
         """Cosine similarity of a text's term counts with every group's text."""
@@ -173,7 +159,9 @@ class TextIndex:
             return {}
         dense = np.zeros(len(self.idf))
         dense[np.fromiter(q.keys(), dtype=np.int64, count=len(q))] = np.fromiter(q.values(), dtype=float)
-        sims = self.matrix @ dense
+        # row sums of data * dense[indices] via a cumulative sum (empty rows give 0)
+        cums = np.concatenate(([0.0], np.cumsum(self.data * dense[self.indices])))
+        sims = cums[self.indptr[1:]] - cums[self.indptr[:-1]]
         out = {gid: float(s) for gid, s in zip(self.group_ids, sims, strict=True)}
         for gid, row in self.overrides.items():
             out[gid] = sum(v * row.get(i, 0.0) for i, v in q.items())

@@ -65,6 +65,7 @@ def render_summary(a: Any) -> None:
         if len(a.iocs) > 25:
             t.add_row("…", f"{len(a.iocs) - 25} more in --format json")
         out.print(t)
+    render_stated(a)
     if a.attribution:
         t = Table(title="Attribution: groups whose tradecraft is consistent", expand=False)
         t.add_column("Group", style="bold")
@@ -99,6 +100,27 @@ def mitigation_table(mitigations: Iterable[MitigationResult], title: str, covers
     for m in mitigations:
         t.add_row(m.id, escape(m.name), str(m.layer), f"{m.score:.0%}", ", ".join(m.covers))
     return t
+
+
+def render_stated(a: Any) -> None:
+    """What the report itself says about the actor, then ttpmap's independent check of it."""
+    from ttpmap.publish.wording import behavioural_check, stated_lead
+
+    stated = getattr(a, "stated_attribution", None)
+    lead = stated_lead(stated) if stated is not None else None
+    if lead is None:
+        return
+    out.print(f"[bold]The report's attribution:[/bold] {escape(lead)}")
+    check = behavioural_check(stated, a.attribution)
+    if check:
+        out.print(f"[bold]ttpmap's behavioural check:[/bold] {escape(check)}")
+    others = [g for g in stated.groups if g.role != "responsible"]
+    if others:
+        out.print(
+            "[dim]Other groups named: "
+            + escape("; ".join(f"{g.name} ({g.role})" for g in others[:6]))
+            + "[/dim]"
+        )
 
 
 def _label(value: Any) -> str:

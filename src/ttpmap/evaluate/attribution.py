@@ -29,21 +29,26 @@ import gzip
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ttpmap.attribute.attributor import Attributor
 from ttpmap.attribute.calibrate import loco_cases, reliability, score_cases
 from ttpmap.attribute.calibrator import DEFAULT_CALIBRATOR, Calibrator
-from ttpmap.attribute.profiles import build_profiles
+from ttpmap.attribute.profiles import KBFacts, ProfileSet, build_profiles
 from ttpmap.attribute.rank import (
-    ABSTAIN_BELOW,
+    DEFAULT_WEIGHTS,
     MIN_EVIDENCE,
     AttributionQuery,
+    RankWeights,
+    ScoredGroup,
+    gate_by_nationality,
     query_from_findings,
     score_groups,
     shared_evidence,
+    weighted_score,
 )
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Document, Findings, TechniqueResult
@@ -81,13 +86,14 @@ def evaluate_loco(
     with_context: bool = False,
     with_text: bool = False,
     calibrator: Calibrator = DEFAULT_CALIBRATOR,
+    facts: KBFacts | None = None,
 ) -> dict[str, Any]:
     """Leave-one-campaign-out on ``kb``: ranking metrics, per-campaign ranks and top-1 reliability.
 
     ``with_context`` adds the CVEs and victimology mined from each campaign's own text to its query,
     ``with_text`` that text itself (names cut out) for procedure-text similarity.
     """
-    scored = score_cases(loco_cases(kb, with_context=with_context, with_text=with_text))
+    scored = score_cases(loco_cases(kb, with_context=with_context, with_text=with_text, facts=facts))
     calib = calibrator
     rows: list[dict[str, Any]] = []
     pairs = []
@@ -139,13 +145,19 @@ def _group_pattern(kb: KnowledgeBase, gid: str, min_len: int = 3) -> re.Pattern[
     return name_pattern((g.name, *g.aliases), ignore_case=True, min_len=min_len)
 
 
-def actor_names(kb: KnowledgeBase, group_ids: Iterable[str], *, software: str = "distinctive") -> list[str]:
+def actor_names(
+    kb: KnowledgeBase,
+    group_ids: Iterable[str],
+    *,
+    software: str = "distinctive",
+    profiles: ProfileSet | None = None,
+) -> list[str]:
     """Every name and alias of the groups and of the software to mask with them (see the module's
     masking rule: ``"distinctive"``, ``"all"`` or ``"none"``)."""
     if software not in MASK_RULES:
         raise ValueError(f"unknown masking rule {software!r}; expected one of {MASK_RULES}")
     names: set[str] = set()
-    profiles = build_profiles(kb)
+    profiles = profiles or build_profiles(kb)
     for gid in group_ids:
         g = kb.groups[gid]
         names.update((g.name, *g.aliases))
@@ -285,7 +297,9 @@ def _document(text: str, source: str) -> Document:
     return from_text(text, source=source)
 
 
-def gold_findings(case: ReportCase, text: str, kb: KnowledgeBase) -> Findings:
+def gold_findings(
+    case: ReportCase, text: str, kb: KnowledgeBase, malware_names: Iterable[str] = ()
+) -> Findings:
     """Findings from the case's gold technique labels plus the software, groups and CVEs the entity
     extractor finds in the (masked) text."""
     from ttpmap.extract.entities import find_entities
@@ -301,9 +315,50 @@ def gold_findings(case: ReportCase, text: str, kb: KnowledgeBase) -> Findings:
         document=doc,
         techniques=techniques,
         entities=entities,
-        victimology=report_victimology(doc, kb, entities),
+        victimology=report_victimology(doc, kb, entities, malware_names=malware_names),
         text_terms=report_terms(doc, kb),
     )
+
+
+@dataclass(frozen=True)
+class RankedCase:
+    """One masked report case after ranking: its query, the (gated) ranking and the gold rank."""
+
+    case: ReportCase
+    query: AttributionQuery
+    ranking: list[ScoredGroup]
+    nationality: tuple[str, ...]
+
+    @property
+    def gold_rank(self) -> int:
+        return next((i + 1 for i, s in enumerate(self.ranking) if s.id in self.case.gold), 10_000)
+
+
+def rank_report_cases(
+    cases: Sequence[ReportCase],
+    findings_fn: FindingsFn | None,
+    kb: KnowledgeBase,
+    attributor: Attributor,
+    *,
+    mask_software: str = "distinctive",
+    gate: bool = True,
+) -> list[RankedCase]:
+    """Mask, extract and rank every case; with ``gate`` the nationality the masked text states (the
+    actor's origin in its victimology) sets aside groups of another known country."""
+    out = []
+    for case in cases:
+        text = mask_text(
+            case.text, actor_names(kb, case.gold, software=mask_software, profiles=attributor.profiles)
+        )
+        malware = attributor.galaxy.malware_names if attributor.galaxy else ()
+        findings = findings_fn(text) if findings_fn is not None else gold_findings(case, text, kb, malware)
+        q: AttributionQuery = query_from_findings(findings, kb)
+        scored = score_groups(q, attributor.profiles, attributor.weights) if not q.is_empty else []
+        nationality = tuple(findings.victimology.origin) if gate else ()
+        if nationality:
+            scored, _ = gate_by_nationality(scored, nationality, attributor.group_countries)
+        out.append(RankedCase(case, q, scored, nationality))
+    return out
 
 
 def evaluate_reports(
@@ -312,27 +367,29 @@ def evaluate_reports(
     kb: KnowledgeBase,
     *,
     mask_software: str = "distinctive",
-    calibrator: Calibrator = DEFAULT_CALIBRATOR,
+    attributor: Attributor | None = None,
+    gate: bool = True,
+    ranked: Sequence[RankedCase] | None = None,
 ) -> dict[str, Any]:
     """Rank the actor of each masked report; ranking metrics, abstention and top-1 reliability.
 
     ``findings_fn(text)`` turns the masked text into Findings; ``None`` uses :func:`gold_findings`
     (gold technique labels + software named in the masked text). Names of the actor and of its software
-    (per the ``mask_software`` rule, see the module docstring) are masked first.
+    (per the ``mask_software`` rule, see the module docstring) are masked first. ``attributor`` defaults
+    to one fitted on ``kb`` alone.
     """
-    profiles = build_profiles(kb)
-    calib = calibrator
+    attributor = attributor or Attributor.fit(kb)
+    if ranked is None:
+        ranked = rank_report_cases(cases, findings_fn, kb, attributor, mask_software=mask_software, gate=gate)
+    calib = attributor.calibrator
     rows: list[dict[str, Any]] = []
     pairs = []
-    for case in cases:
-        text = mask_text(case.text, actor_names(kb, case.gold, software=mask_software))
-        findings = findings_fn(text) if findings_fn is not None else gold_findings(case, text, kb)
-        q: AttributionQuery = query_from_findings(findings, kb)
-        scored = score_groups(q, profiles) if not q.is_empty else []
+    for rc in ranked:
+        scored, case, q = rc.ranking, rc.case, rc.query
         probs = calib.probabilities([s.score for s in scored]) if scored else []
-        rank = next((i + 1 for i, s in enumerate(scored) if s.id in case.gold), len(profiles) + 1)
+        rank = rc.gold_rank if scored else len(attributor.profiles) + 1
         p_top = probs[0] if probs else 0.0
-        weak = not scored or p_top < ABSTAIN_BELOW or shared_evidence(scored[0].components) < MIN_EVIDENCE
+        weak = not scored or shared_evidence(scored[0].components) < MIN_EVIDENCE
         correct = bool(scored) and scored[0].id in case.gold
         pairs.append((p_top, correct))
         rows.append(
@@ -347,6 +404,7 @@ def evaluate_reports(
                 "techniques": len(q.techniques),
                 "software": len(q.software),
                 "cves": len(q.cves),
+                "nationality": list(rc.nationality),
             }
         )
     answered = [r for r in rows if not r["abstained"]]
@@ -408,3 +466,165 @@ def format_attribution_table(result: dict[str, Any]) -> str:
     if misses:
         lines.append("  outside top 5: " + ", ".join(misses))
     return "\n".join(lines)
+
+
+# ---- learning to rank and calibration on report-like cases (evaluation only) --------------------------
+
+
+@dataclass(frozen=True)
+class _Reweighted:
+    """A case re-ranked under other weights (what :func:`fit_weights` and :func:`fit_calibrator` read)."""
+
+    case: Any
+    ranking: list[ScoredGroup]
+
+    @property
+    def scores(self) -> list[float]:
+        return [s.score for s in self.ranking]
+
+
+def reweight(cases: Sequence[Any], weights: RankWeights) -> list[_Reweighted]:
+    """Each case's ranking recomputed from its score components under ``weights``."""
+    out = []
+    for c in cases:
+        ranking = [ScoredGroup(s.id, weighted_score(s.components, weights), s.components) for s in c.ranking]
+        ranking.sort(key=lambda s: (-s.score, s.id))
+        out.append(_Reweighted(c.case, ranking))
+    return out
+
+
+def _gold_rank(c: Any) -> int:
+    return next((i + 1 for i, s in enumerate(c.ranking) if s.id in c.case.gold), 10_000)
+
+
+def cross_validated_ranking(
+    reports: Sequence[RankedCase],
+    extra_training: Sequence[Any] = (),
+    *,
+    start: RankWeights = DEFAULT_WEIGHTS,
+    folds: int = 5,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Learning to rank and calibration on report cases by cross-validation.
+
+    For each fold the weights (:func:`fit_weights`) and then the calibrator are fitted on the other
+    folds' report cases plus ``extra_training`` (e.g. ATT&CK LOCO cases), and the held-out reports are
+    ranked and calibrated with them: the ``cross_validated`` figures are out-of-sample. ``in_sample``
+    fits once on everything and scores the same cases (optimistic, for comparison). Nothing fitted
+    here is shipped: the shipped Attributor is fitted from the KB alone.
+    """
+    import random
+
+    from ttpmap.attribute.calibrate import fit_calibrator, fit_weights
+
+    order = list(range(len(reports)))
+    random.Random(seed).shuffle(order)
+    ranks: list[int | None] = [None] * len(reports)
+    pairs: list[tuple[float, bool] | None] = [None] * len(reports)
+    fitted = []
+    for f in range(folds):
+        test = [i for k, i in enumerate(order) if k % folds == f]
+        train = [reports[i] for k, i in enumerate(order) if k % folds != f] + list(extra_training)
+        if not test:
+            continue
+        weights = fit_weights(train, start)
+        calibrator = fit_calibrator(reweight(train, weights))
+        fitted.append(weights)
+        for i, rc in zip(test, reweight([reports[i] for i in test], weights), strict=True):
+            ranks[i] = _gold_rank(rc)
+            p = calibrator.probabilities(rc.scores)[0] if rc.ranking else 0.0
+            pairs[i] = (p, bool(rc.ranking) and rc.ranking[0].id in rc.case.gold)
+    everything = list(reports) + list(extra_training)
+    w_all = fit_weights(everything, start)
+    cal_all = fit_calibrator(reweight(everything, w_all))
+    again = reweight(reports, w_all)
+    in_pairs = [
+        (
+            cal_all.probabilities(c.scores)[0] if c.ranking else 0.0,
+            bool(c.ranking) and c.ranking[0].id in c.case.gold,
+        )
+        for c in again
+    ]
+    return {
+        "cross_validated": ranking_metrics([r for r in ranks if r is not None])
+        | {"reliability": reliability([p for p in pairs if p is not None])},
+        "in_sample": ranking_metrics([_gold_rank(c) for c in again]) | {"reliability": reliability(in_pairs)},
+        "weights_in_sample": w_all,
+        "weights_per_fold": fitted,
+    }
+
+
+def reliability_svg(curves: Mapping[str, Mapping[str, Any]], title: str = "Attribution reliability") -> str:
+    """A reliability diagram (predicted vs observed top-1 accuracy per bin) as a small hand-built SVG.
+
+    ``curves`` maps a label to a :func:`reliability` result; each is drawn as a line with its ECE in
+    the legend, bin markers sized by the number of cases.
+    """
+    from html import escape
+
+    size, pad = 320, 44
+    colors = ("#12355b", "#b30000", "#2f7d32", "#8a4fbf")
+
+    def xy(p: float, o: float) -> tuple[float, float]:
+        return pad + p * size, pad + (1 - o) * size
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size + 2 * pad + 170}" height="{size + 2 * pad}" '
+        'font-family="DejaVu Sans, Arial, sans-serif" font-size="11">',
+        f'<text x="{pad}" y="{pad - 18}" font-size="13" font-weight="bold">{escape(title)}</text>',
+        f'<rect x="{pad}" y="{pad}" width="{size}" height="{size}" fill="none" stroke="#8a94a6"/>',
+        f'<line x1="{pad}" y1="{pad + size}" x2="{pad + size}" y2="{pad}" stroke="#8a94a6" '
+        'stroke-dasharray="4 3"/>',
+    ]
+    for k in range(0, 11, 2):
+        v = k / 10
+        x, y = xy(v, v)
+        parts.append(f'<text x="{x:.1f}" y="{pad + size + 14}" text-anchor="middle">{v:.1f}</text>')
+        parts.append(f'<text x="{pad - 6}" y="{y + 4:.1f}" text-anchor="end">{v:.1f}</text>')
+    parts.append(
+        f'<text x="{pad + size / 2}" y="{pad + size + 32}" text-anchor="middle">'
+        "predicted probability (top-1)</text>"
+    )
+    parts.append(
+        f'<text x="{pad - 32}" y="{pad + size / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 {pad - 32} {pad + size / 2})">observed top-1 accuracy</text>'
+    )
+    for i, (label, rel) in enumerate(curves.items()):
+        color = colors[i % len(colors)]
+        pts = [(*xy(b["predicted"], b["observed"]), b["n"]) for b in rel.get("bins", []) if b.get("n")]
+        if pts:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in pts)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="1.6"/>')
+            for x, y, n in pts:
+                r = 2.5 + min(6.0, n**0.5)
+                parts.append(
+                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{color}" fill-opacity="0.55"/>'
+                )
+        ece = rel.get("ece")
+        ly = pad + 14 + 18 * i
+        parts.append(f'<rect x="{pad + size + 14}" y="{ly - 9}" width="10" height="10" fill="{color}"/>')
+        ece_text = f" (ECE {ece:.3f}, n={rel.get('n', 0)})" if ece is not None else ""
+        parts.append(f'<text x="{pad + size + 30}" y="{ly}">{escape(label + ece_text)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def evaluate_stated(cases: Sequence[ReportCase], kb: KnowledgeBase, attributor: Attributor) -> dict[str, Any]:
+    """How often the report's own attribution, read from its unmasked text, names the labelled actor:
+    the stated responsible group is the gold group, another group, or none is stated."""
+    from ttpmap.extract.entities import find_entities
+    from ttpmap.extract.features import report_victimology
+    from ttpmap.ingest import from_text
+
+    counts: Counter[str] = Counter()
+    for case in cases:
+        doc = from_text(case.text, source=case.id)
+        stated = attributor.stated(doc, kb, report_victimology(doc, kb, find_entities(doc, kb)))
+        responsible = {g.id for g in stated.responsible}
+        counts["gold" if responsible & case.gold else ("none" if not responsible else "other")] += 1
+    n = len(cases)
+    return {
+        "n": n,
+        **{k: counts[k] for k in ("gold", "other", "none")},
+        "gold_share": counts["gold"] / n if n else 0.0,
+    }

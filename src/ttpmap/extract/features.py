@@ -84,12 +84,35 @@ def entity_names(kb: KnowledgeBase, entities: Entities, extra: Iterable[str] = (
     return out
 
 
+_MALWARE_CONTEXT = (
+    r"(?:ransomware|malware|backdoor|RAT|loader|stealer|infostealer|trojan|implant|botnet|wiper|"
+    r"web ?shell|dropper|downloader|rootkit|keylogger|spyware|variant|family|payload|sample)s?"
+)
+
+
+def malware_mentions(text: str, names: Iterable[str]) -> list[tuple[int, int]]:
+    """Spans of malware names ATT&CK may not know (e.g. from the MISP galaxy) used as malware names:
+    followed by a malware word ("Cuba ransomware", "Royal malware"), so ordinary words stay words."""
+    usable = sorted({n.strip() for n in names if len(n.strip()) >= 3}, key=len, reverse=True)
+    if not usable or not text:
+        return []
+    body = "|".join(map(re.escape, usable))
+    pattern = re.compile(rf"(?<![\w-])(?:{body})(?=[\s-]+{_MALWARE_CONTEXT}\b)", re.IGNORECASE)
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
 def report_victimology(
-    doc: Document, kb: KnowledgeBase, entities: Entities, extra_names: Iterable[str] = ()
+    doc: Document,
+    kb: KnowledgeBase,
+    entities: Entities,
+    extra_names: Iterable[str] = (),
+    malware_names: Iterable[str] = (),
 ) -> Victimology:
-    """Sectors, countries, regions and stated origin of a report, with entity names masked first."""
+    """Sectors, countries, regions and stated origin of a report, with entity names masked first (and
+    ``malware_names`` wherever the text uses them as malware names)."""
     pattern = masking_pattern(entity_names(kb, entities, extra_names))
-    return Victimology(**find_victimology(doc.text, names=pattern))
+    spans = malware_mentions(doc.text, malware_names)
+    return Victimology(**find_victimology(doc.text, masked=spans, names=pattern))
 
 
 def report_terms(doc: Document, kb: KnowledgeBase) -> dict[str, int]:

@@ -124,7 +124,7 @@ def _common_words() -> frozenset[str]:
 
 
 @dataclass(frozen=True)
-class _Target:
+class GroupTarget:
     """What a group name resolves to."""
 
     key: str
@@ -140,22 +140,22 @@ def _usable(name: str, common: frozenset[str]) -> bool:
     return len(name) >= 3 and name.lower() not in common and any(c.isupper() or c.isdigit() for c in name)
 
 
-def group_name_index(kb: KnowledgeBase, galaxy: Galaxy | None = None) -> dict[str, _Target]:
+def group_name_index(kb: KnowledgeBase, galaxy: Galaxy | None = None) -> dict[str, GroupTarget]:
     """Every usable group name of the KB and of the galaxy's threat actors -> what it resolves to."""
     common = _common_words()
-    index: dict[str, _Target] = {}
+    index: dict[str, GroupTarget] = {}
     for gid, g in kb.groups.items():
         actor = next((a for n in (g.name, *g.aliases) if (a := galaxy.actor(n))), None) if galaxy else None
         country = (galaxy.group_country(gid) or (actor.country if actor else None)) if galaxy else None
-        target = _Target(gid, gid, g.name, actor.name if actor else None, country)
+        target = GroupTarget(gid, gid, g.name, actor.name if actor else None, country)
         for n in (g.name, *g.aliases):
             if _usable(n, common):
                 index.setdefault(n.strip(), target)
     if galaxy is not None:
         for actor in galaxy.actors:
-            gid = actor.attack_group if actor.attack_group in kb.groups else None
-            key = gid or f"galaxy:{actor.name}"
-            target = _Target(key, gid, kb.groups[gid].name if gid else None, actor.name, actor.country)
+            tied = actor.attack_group if actor.attack_group in kb.groups else None
+            key = tied or f"galaxy:{actor.name}"
+            target = GroupTarget(key, tied, kb.groups[tied].name if tied else None, actor.name, actor.country)
             for n in actor.names:
                 if _usable(n, common) and len(n.strip()) >= 4:
                     index.setdefault(n.strip(), target)
@@ -179,7 +179,7 @@ def find_stated_attribution(
     kb: KnowledgeBase,
     galaxy: Galaxy | None = None,
     victimology: Victimology | None = None,
-    index: Mapping[str, _Target] | None = None,
+    index: Mapping[str, GroupTarget] | None = None,
 ) -> StatedAttribution:
     """The report's own attribution: named groups with their role and sentence, and stated attributes.
 
@@ -191,16 +191,25 @@ def find_stated_attribution(
         return StatedAttribution()
     index = index if index is not None else group_name_index(kb, galaxy)
     sentences: Iterable[Sentence] = doc.sentences or split_sentences(text)
+    folded: dict[str, GroupTarget] = {}
+    for name, tgt in index.items():
+        folded.setdefault(name.casefold(), tgt)
     names = sorted(index, key=len, reverse=True)
+    # any letter case ("BlueNoroff" for ATT&CK's "Bluenoroff"), but never an all-lower-case word
     pattern = (
-        re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, names)) + r")(?![\w-])") if names else None
+        re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, names)) + r")(?![\w-])", re.IGNORECASE)
+        if names
+        else None
     )
     found: dict[str, StatedGroup] = {}
     for sent in sentences:
         if pattern is None:
             break
         for m in pattern.finditer(sent.text):
-            target = index[m.group(0)]
+            found_text = m.group(0)
+            if found_text.islower() and not any(ch.isdigit() for ch in found_text):
+                continue
+            target = folded[found_text.casefold()]
             role = _role(sent.text, m.start(), m.end())
             seen = found.get(target.key)
             if seen is not None:
@@ -259,12 +268,15 @@ def _first(pattern: re.Pattern[str], text: str) -> int:
 
 
 def _promote_subject(groups: list[StatedGroup]) -> list[StatedGroup]:
-    """With no explicit attribution, a group the report keeps returning to (at least three mentions and
-    more than all others together) is the one it is about: held responsible."""
+    """With no explicit attribution, the group a report is about is held responsible: one it keeps
+    returning to (at least three mentions, more than all others together), or the only group it names
+    (at least twice). An "overlapping" cue with no other group named is taken as such a mention."""
     if not groups or any(g.role == "responsible" for g in groups):
         return groups
     top = max(groups, key=lambda g: g.count)
     others = sum(g.count for g in groups) - top.count
-    if top.count >= 3 and top.count > others and top.role in ("mentioned", "alias"):
+    roles = ("mentioned", "alias") + (("overlapping",) if len(groups) == 1 else ())
+    about = (top.count >= 3 and top.count > others) or (len(groups) == 1 and top.count >= 2)
+    if about and top.role in roles:
         return [g.model_copy(update={"role": "responsible"}) if g is top else g for g in groups]
     return groups

@@ -54,16 +54,23 @@ SECTOR_NAMES: dict[str, str] = {
 }
 
 # An actor's origin rather than its victims: "Chinese state-sponsored", "Iran-nexus", "Russia's GRU".
+_ACTOR_WORDS = (
+    r"(?:threat |cyber |espionage |hacking |hacker |APT |state |criminal )?"
+    r"(?:actors?|groups?|hackers?|operators?|APTs?|adversar(?:y|ies)|cybercriminals?|criminals?|gangs?|"
+    r"clusters?|intrusion sets?|crews?|teams?|operations?|campaigns?|attackers?)\b"
+)
 _ORIGIN_AFTER = re.compile(
     r"\)?(?:\s*\([A-Z]{2,5}\))?"
     r"(?:[-\s]?(?:sponsored|backed|state[-\s]sponsored|state[-\s]backed|government[-\s]backed|"
-    r"government[-\s]sponsored|nexus|based|linked|aligned|affiliated|speaking|origin|nation[-\s]state)|"
-    r"\s+(?:state[-\s]sponsored|government[-\s]sponsored|nation[-\s]state|threat actors?|threat groups?|"
-    r"cyber ?espionage groups?|espionage groups?|hacking groups?|hacker groups?|hackers|APTs?\b|"
-    r"APT groups?|actors?\b|adversar(?:y|ies)|operators|intelligence|military intelligence|"
-    r"cyber actors?|group\b)|"
-    r"['’]s\s+(?:Ministry|cyber operations|Main|Foreign|General|Reconnaissance|Federal|military|"
-    r"intelligence|Islamic|government|state|People's Liberation|Cyber|Unit|Mabahith))",
+    r"government[-\s]sponsored|nexus|nation[-\s]state)|"
+    # "Russian-speaking", "China-based", "Iran-linked": origin only when an actor follows ("German-speaking
+    # targets", "UK-based agencies" are not)
+    rf"[-\s](?:speaking|based|linked|aligned|affiliated|origin)[,\s]+(?:[\w-]+[,\s]+){{0,2}}?{_ACTOR_WORDS}|"
+    rf"\s+(?:state[-\s]sponsored|government[-\s]sponsored|nation[-\s]state|{_ACTOR_WORDS}|"
+    r"cyber ?espionage groups?|intelligence services?|military intelligence|cyber actors?)|"
+    r"['’]s\s+(?:Ministry of (?:State Security|Intelligence)|Main (?:Intelligence|Directorate)|General Staff|"
+    r"Reconnaissance General|Federal Security|military intelligence|intelligence (?:services?|agenc\w+)|"
+    r"Islamic Revolutionary|People's Liberation|Unit \d+|Mabahith|cyber operations|state[-\s]sponsored))",
     re.IGNORECASE,
 )
 _ORIGIN_BEFORE = re.compile(
@@ -100,7 +107,7 @@ def _trie(words: list[str]) -> str:
     return build(root)
 
 
-def _variant_pattern(variants: dict[str, str], *, case_sensitive: bool) -> re.Pattern[str] | None:
+def _variant_pattern(variants: Mapping[str, object], *, case_sensitive: bool) -> re.Pattern[str] | None:
     if not variants:
         return None
     flags = 0 if case_sensitive else re.IGNORECASE

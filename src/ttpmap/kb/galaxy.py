@@ -68,6 +68,17 @@ class GalaxyActor:
     victims: tuple[str, ...] = ()
     target_categories: tuple[str, ...] = ()
     attack_group: str | None = None
+    description: str = ""
+
+    def victimology_text(self) -> str:
+        """The actor's description, target categories and suspected victims as prose, for victimology
+        mining (a prior on whom the actor targets)."""
+        parts = [self.description]
+        if self.target_categories:
+            parts.append("Targets: " + ", ".join(self.target_categories) + ".")
+        if self.victims:
+            parts.append("Suspected victims: " + ", ".join(self.victims) + ".")
+        return "\n".join(p for p in parts if p)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -87,6 +98,10 @@ class Galaxy:
     def actor(self, name: str) -> GalaxyActor | None:
         """The actor one of whose names is ``name`` (case-insensitive), if any."""
         return self._by_name.get(name.strip().lower())
+
+    def group_actors(self, group_id: str) -> list[GalaxyActor]:
+        """The galaxy actors tied to an ATT&CK group."""
+        return [a for a in self.actors if a.attack_group == group_id]
 
     def group_country(self, group_id: str) -> str | None:
         """The country the galaxy attributes an ATT&CK group to, if it knows it."""
@@ -168,6 +183,7 @@ def load_galaxy(kb: KnowledgeBase | None = None) -> Galaxy:
                 victims=_strings(meta.get("cfr-suspected-victims", ())),
                 target_categories=_strings(meta.get("cfr-target-category", ())),
                 attack_group=group,
+                description=str(raw.get("description", "") or ""),
             )
         )
     by_name: dict[str, GalaxyActor] = {}

@@ -230,14 +230,17 @@ def behavioural_check(stated: StatedAttribution, candidates: Sequence[GroupCandi
         )
     rank = int(mine.explanation.get("behavioural_rank", 0) or 0)
     total = int(mine.explanation.get("groups_ranked", 0) or 0)
+    gated_rank = int(mine.explanation.get("gated_rank", 0) or 0)
     of = f" of {total} groups" if total else ""
+    if gated_rank and gated_rank != rank and stated.nationality:
+        of += f", {ordinal(gated_rank)} among groups of the stated nationality"
     name = mine.name
     if rank and rank <= 3:
         return (
-            f"The observed behaviour is consistent with that attribution: {name} ranks {ordinal(rank)}{of} "
-            f"on behaviour alone, {CONFIDENCE_PHRASE[mine.confidence]}."
+            f"The observed behaviour is consistent with that attribution: on behaviour alone {name} ranks "
+            f"{ordinal(rank)}{of} ({CONFIDENCE_PHRASE[mine.confidence]})."
         )
     return (
-        f"The behaviour fits {top.name} better than the stated actor ({name} ranks {ordinal(rank)}{of} "
-        "on behaviour alone); an analyst should review this."
+        f"The behaviour fits {top.name} better than the stated actor: on behaviour alone {name} ranks "
+        f"{ordinal(rank)}{of}. An analyst should review this."
     )
