@@ -22,6 +22,8 @@ ABLATIONS = {
     "no role model (behaviour=1)": ("roles",),
     "no decision model (best margin)": ("decision",),
     "no salient phrases": ("phrases",),
+    "no clause scoring": ("clauses",),
+    "no roles, no decision model": ("roles", "decision"),
 }
 
 

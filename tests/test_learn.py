@@ -27,7 +27,8 @@ from ttpmap.learn.corpus import (
     read_jsonl,
     read_tram,
 )
-from ttpmap.learn.mapper import TechniqueMapper
+from ttpmap.learn.decide import FEATURES, DecisionModel, clauses, collect, family_features
+from ttpmap.learn.mapper import TechniqueMapper, synthetic_documents
 from ttpmap.learn.model import TechniqueModel
 
 TINY = [
@@ -295,3 +296,44 @@ def test_read_jsonl_and_auto(tmp_path):
     bad.write_text('{"text": "x"}\n', encoding="utf-8")
     with pytest.raises(UsageError):
         read_corpus(bad)
+
+
+def test_evidence_is_pooled_by_family_and_phrases_only_add():
+    classes = ["T1059", "T1059.001", "T1566.001", NONE]
+    margins = np.array([[-0.2, 0.4, -2.0, -0.5], [-3.0, -3.0, -3.0, 0.5]], dtype=np.float32)
+    families = collect(margins, classes, [[], ["T1566.001"]])
+    assert set(families) == {"T1059", "T1566"}
+    assert {s.label for s in families["T1059"].support} == {"T1059", "T1059.001"}  # pooled
+    assert families["T1059"].best().label == "T1059.001"
+    (phrase,) = families["T1566"].support
+    assert phrase.phrase and phrase.margin == -3.0  # the phrase adds a supporting sentence, not a margin
+    behaviour = np.array([0.9, 0.1])
+    row = family_features(families["T1566"], behaviour, behaviour, 2)
+    assert row.shape == (len(FEATURES),) and row[FEATURES.index("best_margin")] == -3.0
+
+
+def test_decision_model_round_trip_and_feature_check():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, len(FEATURES)))
+    y = (X[:, 0] + 0.1 * rng.normal(size=200) > 0).astype(int)
+    model = DecisionModel(priors={"T1059": 2.0}).fit(X, y)
+    arrays, meta = model.to_arrays()
+    again = DecisionModel.from_arrays(arrays, meta)
+    assert np.allclose(again.predict_proba(X), model.predict_proba(X)) and again.priors == {"T1059": 2.0}
+    assert model.predict_proba(X[y == 1]).mean() > 0.8 > 0.2 > model.predict_proba(X[y == 0]).mean()
+    with pytest.raises(ModelError):
+        DecisionModel.from_arrays(arrays, {**meta, "features": ["something", "else"]})
+
+
+def test_multi_step_sentences_are_scored_by_clause():
+    parts = clauses("The actor dumped LSASS memory; then they moved laterally over RDP to the servers.")
+    assert parts == ["The actor dumped LSASS memory", "then they moved laterally over RDP to the servers."]
+    assert clauses("The actor used PowerShell.") == []
+
+
+def test_synthetic_documents_are_deterministic_and_labelled(kb):
+    first, again = synthetic_documents(kb, 0), synthetic_documents(kb, 0)
+    assert len(first) > 100 and first[:20] == again[:20]
+    doc = first[0]
+    assert doc.families and len(doc.texts) == len(doc.sections) >= 2
+    assert all("." not in fam for fam in doc.families)  # gold at parent level

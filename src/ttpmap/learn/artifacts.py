@@ -14,6 +14,7 @@ import json
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,7 @@ def with_corpus(
     role and decision models are kept: they are fitted from ATT&CK alone)."""
     examples = training_examples(kb, docs, sentences)
     _say(progress, f"training technique model on {len(examples):,} sentences")
-    return TechniqueMapper(fit_sentence_model(examples), base.roles, base.decision, base.use_phrases)
+    return replace(base, sentences=fit_sentence_model(examples))
 
 
 # ---- stored as data -----------------------------------------------------------------------------
@@ -114,7 +115,7 @@ def _to_bytes(mapper: TechniqueMapper, meta: dict[str, Any]) -> bytes:
         arrays.update({f"{name}.{k}": v for k, v in part_arrays.items()})
         parts[name] = part_meta
     doc = {"format": FORMAT, "meta": meta, "libraries": library_versions(), "parts": parts}
-    doc["use_phrases"] = mapper.use_phrases
+    doc["use_phrases"], doc["use_clauses"] = mapper.use_phrases, mapper.use_clauses
     arrays["meta.json"] = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -153,7 +154,9 @@ def _from_file(path: Path) -> tuple[TechniqueMapper, dict[str, Any]]:
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelError(f"cannot load technique model ({reason})", source=str(path)) from exc
-    mapper = TechniqueMapper(sentences, roles, decision, bool(doc.get("use_phrases", True)))
+    mapper = TechniqueMapper(
+        sentences, roles, decision, bool(doc.get("use_phrases", True)), bool(doc.get("use_clauses", True))
+    )
     return mapper, {**doc.get("meta", {}), "libraries": doc.get("libraries", {})}
 
 

@@ -12,6 +12,7 @@ family. Nothing here is a hand-set threshold on a single cue: the weights are fi
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,6 +166,35 @@ def section_means(values: np.ndarray, sections: Sequence[int]) -> np.ndarray:
     return (sums / np.maximum(counts, 1))[sections_arr]
 
 
+_CLAUSE = re.compile(r";\s+|,?\s+(?:and then|then|before|after|and later|while)\s+|,\s+and\s+(?=\w+ed\b)")
+MIN_CLAUSE_WORDS = 4
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of a sentence that describes several steps ("X; then Y, and Z"), if it has any."""
+    parts = [p.strip() for p in _CLAUSE.split(text)]
+    parts = [p for p in parts if len(p.split()) >= MIN_CLAUSE_WORDS]
+    return parts if len(parts) > 1 else []
+
+
+def sentence_margins(model: TechniqueModel, texts: Sequence[str], *, use_clauses: bool = True) -> np.ndarray:
+    """Margins of each sentence; a multi-step sentence takes, per label, the best of itself and its
+    clauses, so one step is not diluted by the others."""
+    if not texts:
+        return np.zeros((0, len(model.classes_)), dtype=np.float32)
+    extra: list[str] = []
+    owner: list[int] = []
+    for i, text in enumerate(texts if use_clauses else ()):
+        for clause in clauses(text):
+            extra.append(clause)
+            owner.append(i)
+    margins = model.decision_function(list(texts) + extra)
+    whole = margins[: len(texts)]
+    if extra:
+        np.maximum.at(whole, np.asarray(owner), margins[len(texts) :])
+    return whole
+
+
 @dataclass
 class DocumentEvidence:
     """Everything the decision model needs about one document's prose sentences."""
@@ -183,13 +213,11 @@ def document_evidence(
     phrases_of: Callable[[str], list[str]] | None,
     n_sentences: int | None = None,
     priors: Mapping[str, float] | None = None,
+    use_clauses: bool = True,
 ) -> DocumentEvidence:
     """Score prose sentences and summarise the evidence of every candidate family."""
     n = len(texts)
-    if n:
-        margins = sentence_model.decision_function(texts)
-    else:
-        margins = np.zeros((0, len(sentence_model.classes_)), dtype=np.float32)
+    margins = sentence_margins(sentence_model, texts, use_clauses=use_clauses)
     behaviour = behaviour_of(texts) if (behaviour_of is not None and n) else np.ones(n)
     section = section_means(behaviour, sections) if n else np.ones(0)
     phrases = [phrases_of(t) for t in texts] if phrases_of is not None else [[] for _ in texts]

@@ -44,18 +44,19 @@ always trained on: synthetic documents never quote them)."""
 
 ROLE_C = 0.3
 
-# The mix of synthetic documents (round shares set before any corpus run; see the README's ablation).
+# The mix of synthetic documents: round shares set before any corpus run, then compared on the report
+# corpora (the README's note says which figures that makes in-sample).
 BODY_BACKGROUND = 0.5
 """Up to this share of a body's length in background sentences is mixed into the narrative."""
 BODY_ADVICE = 0.1
 """Up to this share in stray advice sentences."""
 UNSECTIONED = 0.5
+"""Share of synthetic documents without headings (one section)."""
 MERGED = 0.3
-"""Chance that a procedure is joined to the previous one in one sentence."""
+"""Chance that a procedure is joined to the previous sentence (report prose often describes several
+steps, or a step and its context, in one sentence)."""
 ADVICE_SECTION = 0.6
 """Share of synthetic documents with an advice section (two thirds as many get a detection section)."""
-"""Chance that a procedure is joined to the previous one in one sentence."""
-"""Share of synthetic documents without headings (one section)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class TechniqueMapper:
     roles: TechniqueModel | None = None
     decision: DecisionModel | None = None
     use_phrases: bool = True
+    use_clauses: bool = True
     priors: Mapping[str, float] | None = None
     """Family priors used while the decision model is being fitted (afterwards it carries them)."""
 
@@ -93,12 +95,13 @@ class TechniqueMapper:
             phrase_hits if self.use_phrases else None,
             n_sentences,
             self.decision.priors if self.decision is not None else self.priors,
+            self.use_clauses,
         )
 
     def without(self, part: str) -> TechniqueMapper:
-        """A copy with one part switched off: ``roles``, ``decision`` or ``phrases``."""
-        if part == "phrases":
-            return replace(self, use_phrases=False)
+        """A copy with one part switched off: ``roles``, ``decision``, ``phrases`` or ``clauses``."""
+        if part in ("phrases", "clauses"):
+            return replace(self, **{f"use_{part}": False})
         return replace(self, **{part: None})
 
 
@@ -133,8 +136,8 @@ def fit_role_model(examples: Sequence[Example]) -> TechniqueModel:
 
 
 def _merge(sentences: list[str], rng: random.Random) -> list[str]:
-    """Join some neighbouring procedures into one sentence, as report prose often describes several
-    steps at once."""
+    """Join some neighbouring sentences into one, as report prose often describes several steps (or a
+    step and its context) at once."""
     out: list[str] = []
     for text in sentences:
         if out and rng.random() < MERGED:
@@ -175,11 +178,12 @@ def synthetic_documents(kb: KnowledgeBase, half: int, seed: int = 0) -> list[Syn
             chunk, items = items[:size], items[size:]
             if len(chunk) < 2:
                 break
-            body = _merge([t for t, _ in chunk], rng)
+            body = [t for t, _ in chunk]
             # narrative that names no technique, and stray advice, inside the body
             for pool, share in ((BACKGROUND, BODY_BACKGROUND), (ADVICE, BODY_ADVICE)):
                 for _ in range(rng.randint(0, math.ceil(share * len(body)))):
                     body.insert(rng.randrange(len(body) + 1), rng.choice(pools[pool]))
+            body = _merge(body, rng)
             parts = [
                 ([rng.choice(pools[BACKGROUND]) for _ in range(rng.randint(0, 4))], 0),
                 (body, 1),
