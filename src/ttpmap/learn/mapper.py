@@ -53,8 +53,7 @@ BODY_ADVICE = 0.1
 UNSECTIONED = 0.5
 """Share of synthetic documents without headings (one section)."""
 MERGED = 0.3
-"""Chance that a procedure is joined to the previous sentence (report prose often describes several
-steps, or a step and its context, in one sentence)."""
+"""Chance that a procedure is joined to the previous one in one sentence."""
 ADVICE_SECTION = 0.6
 """Share of synthetic documents with an advice section (two thirds as many get a detection section)."""
 
@@ -136,8 +135,8 @@ def fit_role_model(examples: Sequence[Example]) -> TechniqueModel:
 
 
 def _merge(sentences: list[str], rng: random.Random) -> list[str]:
-    """Join some neighbouring sentences into one, as report prose often describes several steps (or a
-    step and its context) at once."""
+    """Join some neighbouring procedures into one sentence, as report prose often describes several
+    steps at once."""
     out: list[str] = []
     for text in sentences:
         if out and rng.random() < MERGED:
@@ -178,12 +177,11 @@ def synthetic_documents(kb: KnowledgeBase, half: int, seed: int = 0) -> list[Syn
             chunk, items = items[:size], items[size:]
             if len(chunk) < 2:
                 break
-            body = [t for t, _ in chunk]
+            body = _merge([t for t, _ in chunk], rng)
             # narrative that names no technique, and stray advice, inside the body
             for pool, share in ((BACKGROUND, BODY_BACKGROUND), (ADVICE, BODY_ADVICE)):
                 for _ in range(rng.randint(0, math.ceil(share * len(body)))):
                     body.insert(rng.randrange(len(body) + 1), rng.choice(pools[pool]))
-            body = _merge(body, rng)
             parts = [
                 ([rng.choice(pools[BACKGROUND]) for _ in range(rng.randint(0, 4))], 0),
                 (body, 1),
