@@ -64,7 +64,7 @@ def readable_text(text: str) -> str:
     """A table row as the text of its cells ("a | b" -> "a; b"); other sentences unchanged."""
     if "|" not in text:
         return text
-    cells = [c for c in _CELL.split(text.strip().strip("|")) if c]
+    cells = [c.strip() for c in _CELL.split(text.strip().strip("|")) if c.strip()]
     return "; ".join(cells)
 
 

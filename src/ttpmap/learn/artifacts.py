@@ -114,11 +114,11 @@ def _to_bytes(mapper: TechniqueMapper, meta: dict[str, Any]) -> bytes:
         part_arrays, part_meta = part.to_arrays()
         arrays.update({f"{name}.{k}": v for k, v in part_arrays.items()})
         parts[name] = part_meta
-    doc = {"format": FORMAT, "meta": meta, "libraries": library_versions(), "parts": parts}
+    doc: dict[str, Any] = {"format": FORMAT, "meta": meta, "libraries": library_versions(), "parts": parts}
     doc["use_phrases"], doc["use_clauses"] = mapper.use_phrases, mapper.use_clauses
     arrays["meta.json"] = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # (numeric arrays only: no objects)
     return buffer.getvalue()
 
 

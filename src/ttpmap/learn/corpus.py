@@ -135,7 +135,7 @@ def _open_text(path: Path) -> Iterator[str]:
 
 def read_tram(path: str | Path) -> list[LabelledDocument]:
     """TRAM2 reports as JSON lines (``text``, ``annotations`` with start/end/technique_id)."""
-    docs = []
+    docs: list[LabelledDocument] = []
     for line in _open_text(Path(path)):
         if not line.strip():
             continue
@@ -162,7 +162,9 @@ def read_annoctr(path: str | Path, text_dir: str | Path | None = None) -> list[L
         if not txt_file.is_file():
             raise UsageError(f"AnnoCTR text for {doc_id} not found in {base}")
         text = txt_file.read_text(encoding="utf-8")
-        techs, groups, spans = set(), set(), []
+        techs: set[str] = set()
+        groups: set[str] = set()
+        spans: list[tuple[int, int, str]] = []
         for m in mentions:
             link = m.get("label_link", "")
             hit = re.search(r"attack\.mitre\.org/(techniques|groups)/(T\d{4}(?:/\d{3})?|G\d{4})", link)
@@ -265,7 +267,7 @@ def document_examples(
     """Sentences of labelled documents: those overlapping a labelled span are positives, the others
     (only in documents that have spans) negatives; each labelled span's own text (12+ characters) is an
     extra positive. ``split`` yields (text, start, end) sentences."""
-    examples = []
+    examples: list[Example] = []
     for doc in docs:
         if not doc.spans:
             continue

@@ -99,9 +99,15 @@ class TechniqueMapper:
 
     def without(self, part: str) -> TechniqueMapper:
         """A copy with one part switched off: ``roles``, ``decision``, ``phrases`` or ``clauses``."""
-        if part in ("phrases", "clauses"):
-            return replace(self, **{f"use_{part}": False})
-        return replace(self, **{part: None})
+        if part == "phrases":
+            return replace(self, use_phrases=False)
+        if part == "clauses":
+            return replace(self, use_clauses=False)
+        if part == "roles":
+            return replace(self, roles=None)
+        if part == "decision":
+            return replace(self, decision=None)
+        raise ValueError(f"unknown mapper part {part!r}")
 
 
 def family_priors(kb: KnowledgeBase) -> dict[str, float]:

@@ -105,5 +105,5 @@ _PHRASES = re.compile(
 
 def phrase_hits(text: str) -> list[str]:
     """Techniques that ``text`` names by a salient phrase, in order of appearance."""
-    hits = [_PHRASE_TECH[int(m.lastgroup[1:])] for m in _PHRASES.finditer(text)]
+    hits = [_PHRASE_TECH[int((m.lastgroup or "p0")[1:])] for m in _PHRASES.finditer(text)]
     return list(dict.fromkeys(hits))
