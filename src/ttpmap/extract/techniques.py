@@ -135,12 +135,14 @@ def map_techniques(
     else:  # ablation: the best sentence's margin alone
         probs = np.array([evidence_score(ev.families[f].best().margin) for f in names])
     results: list[TechniqueResult] = []
+    seen: set[str] = set()
     for fam_id, prob in zip(names, probs, strict=True):
         fam = ev.families[fam_id]
         for label in _reported_labels(fam):
             tech = kb.techniques.get(kb.resolve(label) or label)
-            if tech is None or any(r.id == tech.id for r in results):
+            if tech is None or tech.id in seen:
                 continue
+            seen.add(tech.id)
             results.append(
                 _result(
                     tech.id, tech.name, kb.tactic_names(tech), float(prob), fam, label, prose, ev.behaviour
