@@ -153,7 +153,7 @@ def test_tampered_model_files_are_refused_without_running_code(tmp_path, monkeyp
         artifacts.load_model("evil")
     # an .npz that smuggles a pickled object array
     np.savez(models / "objects.npz", **{"meta.json": np.array([_Payload(marker)], dtype=object)})
-    with pytest.raises(ModelError):
+    with pytest.raises(ModelError, match="object arrays"):
         artifacts.load_model("objects")
     assert not marker.exists()
     # a real file whose metadata was edited to another format

@@ -125,6 +125,8 @@ def _to_bytes(mapper: TechniqueMapper, meta: dict[str, Any]) -> bytes:
 def _from_file(path: Path) -> tuple[TechniqueMapper, dict[str, Any]]:
     """Read a stored mapper; anything but a well-formed file of ours raises ModelError."""
     try:
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"not a {FORMAT} file (.npz arrays)")
         # allow_pickle=False: object arrays (the only way a .npz can carry code) are refused.
         with np.load(path, allow_pickle=False) as npz:
             names = set(npz.files)
@@ -153,6 +155,8 @@ def _from_file(path: Path) -> tuple[TechniqueMapper, dict[str, Any]]:
         raise ModelError(f"cannot load technique model ({exc})", source=str(path)) from exc
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "pickle" in reason:  # numpy refused object arrays; never suggest loading them
+            reason = "it holds object arrays, which could run code; refused"
         raise ModelError(f"cannot load technique model ({reason})", source=str(path)) from exc
     mapper = TechniqueMapper(
         sentences, roles, decision, bool(doc.get("use_phrases", True)), bool(doc.get("use_clauses", True))
