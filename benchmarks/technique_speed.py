@@ -44,7 +44,7 @@ def main() -> None:
 
     kb = load_kb()
     load_or_train(kb)  # make sure the cache is warm
-    cached = max(models_dir().glob("auto-*.pkl"), key=os.path.getmtime)
+    cached = max(models_dir().glob("auto-*.npz"), key=os.path.getmtime)
     t0 = time.perf_counter()
     model = load_model(cached)
     load_s = time.perf_counter() - t0
@@ -57,7 +57,7 @@ def main() -> None:
 
     sentences = [s.text for s in doc.sentences] * 5
     t0 = time.perf_counter()
-    model.decision_function(sentences)
+    model.sentences.decision_function(sentences)
     batch_rate = len(sentences) / (time.perf_counter() - t0)
 
     print(f"warm model load          {load_s:8.3f} s")
@@ -65,12 +65,12 @@ def main() -> None:
     print(f"10,000-word report       {report_s:8.3f} s  {found}")
     print(f"batch scoring            {batch_rate:8.0f} sentences/s")
     if args.train:
-        from ttpmap.learn.artifacts import fit_model, training_examples
+        from ttpmap.learn.mapper import fit_mapper
 
         with tempfile.TemporaryDirectory():
             t0 = time.perf_counter()
-            fit_model(training_examples(kb))
-            print(f"training (default model) {time.perf_counter() - t0:8.1f} s")
+            fit_mapper(kb)
+            print(f"training (default mapper: 3 sentence + 3 role fits) {time.perf_counter() - t0:8.1f} s")
     print(f"peak RSS                 {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MB")
 
 

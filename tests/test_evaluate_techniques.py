@@ -6,8 +6,14 @@ import pytest
 
 from evaluation_data import DATA
 from ttpmap.evaluate.metrics import prf
-from ttpmap.evaluate.techniques import default_factory, evaluate_techniques, format_table, read_label_set
-from ttpmap.learn.corpus import read_annoctr, read_tram
+from ttpmap.evaluate.techniques import (
+    default_factory,
+    evaluate_techniques,
+    evidence_precision,
+    format_table,
+    read_label_set,
+)
+from ttpmap.learn.corpus import LabelledDocument, read_annoctr, read_tram
 
 
 def test_prf_micro_and_macro():
@@ -21,6 +27,19 @@ def test_prf_micro_and_macro():
     assert prf([set()], [set()])["f1"] == 0.0
     with pytest.raises(ValueError):
         prf([set()], [])
+
+
+def test_evidence_precision_counts_correct_techniques_whose_quote_overlaps_a_gold_span():
+    text = "The actor used PowerShell. It also created a scheduled task. Nothing else."
+    doc = LabelledDocument(
+        "d", text, frozenset({"T1059.001", "T1053.005"}), ((15, 25, "T1059.001"), (39, 59, "T1053.005"))
+    )
+    scores = {"T1059.001": 0.9, "T1053.005": 0.8, "T1090": 0.9, "T1027": 0.1}
+    quotes = {"T1059.001": (0, 26), "T1053.005": (62, 75), "T1090": (0, 26), "T1027": (0, 26)}
+    result = evidence_precision([doc], [scores], [quotes], 0.5)
+    # T1090 is not in the gold set and T1027 is below threshold: one of two correct quotes overlaps
+    assert result == {"precision": 0.5, "quotes": 2}
+    assert evidence_precision([LabelledDocument("e", text, frozenset())], [scores], [quotes], 0.5) is None
 
 
 def test_read_label_set(tmp_path):
@@ -39,7 +58,8 @@ def test_tram_subset_zero_shot(kb):
     docs = [d for d in read_tram(DATA / "tram" / "tram2_reports.jsonl.gz") if d.techniques][:10]
     result = evaluate_techniques(docs, kb, default_factory(kb))
     assert result["documents"] == 10 and result["parent"]["f1"] > 0.3
-    assert "parent" in format_table(result)
+    assert 0.0 <= result["evidence_precision"]["precision"] <= 1.0
+    assert "parent" in format_table(result) and "evidence precision" in format_table(result)
 
 
 @needs_data

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from ttpmap.extract.techniques import PHRASES, is_advice, is_prose, map_techniques, phrase_hits
-from ttpmap.ingest import from_text
+from ttpmap.extract.techniques import is_prose, map_techniques, prose_sentences, readable_text
+from ttpmap.ingest import from_text, load
 from ttpmap.learn.artifacts import load_or_train
+from ttpmap.learn.phrases import PHRASES, phrase_hits
 from ttpmap.models import Document
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "advisory-appendix.md"
 
 pytestmark = pytest.mark.slow
 
@@ -69,8 +73,11 @@ def test_ioc_list_yields_nothing(kb, model):
 
 def test_filters():
     assert not is_prose("5d41402abc4b2a76b9719d911017c592 evil.exe")
+    assert not is_prose("C:\\ProgramData\\x\\a.aspx C:\\inetpub\\wwwroot\\b.aspx C:\\temp\\c.aspx")
     assert is_prose("The malware creates a scheduled task for persistence.")
-    assert is_advice("We recommend disabling macros.") and not is_advice("The actor disabled logging.")
+    assert (
+        readable_text("| Execution | The actor ran PowerShell. |") == "Execution; The actor ran PowerShell."
+    )
 
 
 def test_every_phrase_comes_from_attack_text(kb):
@@ -89,36 +96,47 @@ def test_phrase_hits_prefer_sub_technique_phrases():
     assert phrase_hits("the customer's torrent client") == []
 
 
-def test_defensive_sections_and_headings_are_not_evidence() -> None:
-    from ttpmap.extract.techniques import narrative_sentences
+def test_an_appendix_of_observed_procedures_is_read(kb, model):
+    # The procedures sit in a table after the Mitigations section: no heading silences them.
+    doc = load(str(EXAMPLE))
+    decisions, _ = map_techniques(doc, kb, model)
+    found = {r.id: r for r in decisions}
+    appendix = doc.text.index("Appendix A")
+    expected = {"T1190", "T1505.003", "T1059.001", "T1053.005", "T1003.001", "T1021.001", "T1560", "T1041"}
+    assert expected <= {r.id.split(".")[0] if r.id.split(".")[0] in expected else r.id for r in decisions}
+    for tech in ("T1053.005", "T1003.001", "T1021.001", "T1041"):
+        assert found[tech].evidence[0].start > appendix  # quoted from the appendix rows
 
+
+def test_a_mitigations_section_is_not_read(kb, model):
+    doc = load(str(EXAMPLE))
+    decisions, _ = map_techniques(doc, kb, model)
+    mitigations = (doc.text.index("\nMitigations"), doc.text.index("Appendix A"))
+    quoted = [ev for r in decisions for ev in r.evidence if mitigations[0] <= ev.start < mitigations[1]]
+    assert quoted == []
+    advice_only = document(doc.text[mitigations[0] : mitigations[1]])
+    assert map_techniques(advice_only, kb, model)[0] == []
+
+
+def test_indicator_tables_and_headings_are_not_prose():
+    doc = load(str(EXAMPLE))
+    texts = [p.text for p in prose_sentences(doc)]
+    assert not any("203.0.113.45" in t or "3f79bb7b" in t for t in texts)
+    assert "Appendix A: Observed Procedures" not in texts and "Mitigations" not in texts
+
+
+def test_disabling_exploit_mitigations_is_behaviour(kb, model):
+    text = "The malware disables exploit mitigations such as DEP before injecting its payload."
+    assert model.behaviour([text])[0] > 0.5
+    assert map_techniques(document(text), kb, model)[0]
+
+
+def test_a_lone_proxy_in_a_list_of_tools_decides_nothing(kb, model):
     text = (
-        "Initial access\n"
-        "The actor exploited the VPN appliance and dropped a web shell.\n"
-        "Recommended mitigations\n"
-        "Place Outlook Web App behind a reverse proxy that requires authentication.\n"
-        "Detection\n"
-        "Any access to the memory of lsass.exe by other processes should be investigated.\n"
-        "Lateral movement\n"
-        "The actor then moved laterally over RDP.\n"
+        "The intrusion began with a phishing email that carried a malicious attachment. "
+        "The operators then ran encoded PowerShell commands and created a scheduled task for persistence. "
+        "They dumped credentials from LSASS memory and moved laterally over RDP. "
+        "Tools recovered from the host: proxy, nmap, 7zip, AdFind."
     )
-    doc = from_text(text)
-    kept = [s.text for s in narrative_sentences(doc)]
-    assert kept == [
-        "The actor exploited the VPN appliance and dropped a web shell.",
-        "The actor then moved laterally over RDP.",
-    ]
-
-
-def test_table_rows_do_not_end_a_defensive_section() -> None:
-    from ttpmap.extract.techniques import narrative_sentences
-
-    text = (
-        "Indicators of Compromise\n"
-        "Type | Indicator | Notes\n"
-        "Scheduled task | \\Microsoft\\Windows\\Update | Runs upd.ps1 every six hours\n"
-        "Timeline\n"
-        "The actor returned in March.\n"
-    )
-    doc = from_text(text)
-    assert [s.text for s in narrative_sentences(doc)] == ["The actor returned in March."]
+    decisions, _ = map_techniques(document(text), kb, model)
+    assert "T1090" not in {r.id.split(".")[0] for r in decisions}

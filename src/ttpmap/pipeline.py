@@ -296,10 +296,11 @@ def analyze(
 
 
 def default_model(kb: KnowledgeBase, progress: Callable[[str], None] | None = None) -> Any:
-    """The technique model for this KB (trained from it on first use, then cached)."""
-    from ttpmap.learn.artifacts import load_or_train
+    """The technique model the user chose (``ttpmap train --set-default``), else the one trained from
+    this KB on first use (then cached)."""
+    from ttpmap.learn.artifacts import select_model
 
-    return load_or_train(kb, progress=progress)
+    return select_model(kb, progress=progress)
 
 
 def default_attributor(kb: KnowledgeBase) -> Any:

@@ -90,12 +90,10 @@ def _load_kb(attack: str | None, domain: str) -> Any:
 
 
 def _load_model(kb: Any, model_name: str | None) -> Any:
-    from ttpmap.learn.artifacts import load_model, load_or_train
+    from ttpmap.learn.artifacts import select_model
 
-    if model_name:
-        return load_model(model_name)
     with err.status("Loading technique model (first run trains it from ATT&CK)…", spinner="dots") as status:
-        return load_or_train(kb, progress=lambda msg: status.update(msg))
+        return select_model(kb, model_name, progress=lambda msg: status.update(msg))
 
 
 def _parse_formats(value: str, allowed: tuple[str, ...]) -> list[str]:

@@ -62,9 +62,9 @@ def train(
         if not path.is_file():
             raise UsageError(f"corpus not found: {path}")
     kb = _load_kb(attack, domain)
-    with err.status("Training…", spinner="dots"):
-        model = train_model(kb, [str(p) for p in corpus])
-        path = save_model(model, name)
+    with err.status("Training…", spinner="dots") as status:
+        model = train_model(kb, [str(p) for p in corpus], progress=lambda msg: status.update(msg))
+        path = save_model(model, name, kb=kb)
     if set_default:
         set_default_model(name)
     out.print(f"Saved model {escape(name)} to {escape(str(path))}" + (" (default)" if set_default else ""))

@@ -13,23 +13,23 @@ from ttpmap.evaluate.metrics import prf
 from ttpmap.extract.techniques import DEFAULT_THRESHOLD, map_techniques
 from ttpmap.kb import KnowledgeBase
 from ttpmap.learn.corpus import LabelledDocument
-from ttpmap.learn.model import TechniqueModel
+from ttpmap.learn.mapper import TechniqueMapper
 from ttpmap.models import Document
 
-ModelFactory = Callable[[Sequence[LabelledDocument]], TechniqueModel]
+ModelFactory = Callable[[Sequence[LabelledDocument]], TechniqueMapper]
 """Returns a model trained on the default data plus the given training documents (none: zero-shot)."""
 
 SWEEP = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
 def default_factory(kb: KnowledgeBase, progress: Callable[[str], None] | None = None) -> ModelFactory:
-    """Zero-shot: the cached default model; with training documents: KB examples plus their sentences."""
-    from ttpmap.learn.artifacts import fit_model, load_or_train, training_examples
+    """Zero-shot: the cached KB-trained mapper; with training documents: its sentence model retrained on
+    the KB plus their sentences (role and decision models stay the KB-fitted ones)."""
+    from ttpmap.learn.artifacts import load_or_train, with_corpus
 
-    def factory(train_docs: Sequence[LabelledDocument]) -> TechniqueModel:
-        if not train_docs:
-            return load_or_train(kb, progress=progress)
-        return fit_model(training_examples(kb, train_docs), progress)
+    def factory(train_docs: Sequence[LabelledDocument]) -> TechniqueMapper:
+        base = load_or_train(kb, progress=progress)
+        return with_corpus(base, kb, train_docs, progress=progress) if train_docs else base
 
     return factory
 
@@ -108,6 +108,7 @@ def evaluate_techniques(
     labels = None if labels is None else _gold(kb, labels)
     gold = [_gold(kb, d.techniques) for d in docs]
     scored: list[dict[str, float]] = [{} for _ in docs]
+    quoted: list[dict[str, tuple[int, int]]] = [{} for _ in docs]
     parts = _folds(len(docs), folds, seed) if folds and folds > 1 else [np.arange(len(docs))]
     sentences = 0
     seconds = 0.0
@@ -124,6 +125,7 @@ def evaluate_techniques(
             seconds += time.perf_counter() - t0
             sentences += len(document.sentences)
             scored[i] = {r.id: r.score for r in decisions + candidates}
+            quoted[i] = {r.id: (r.evidence[0].start, r.evidence[0].end) for r in decisions if r.evidence}
     result = {
         "documents": len(docs),
         "folds": len(parts) if len(parts) > 1 else 0,
@@ -131,11 +133,42 @@ def evaluate_techniques(
         "threshold": threshold,
         **_score_sets(gold, scored, threshold, labels),
         "sweep": {str(t): _score_sets(gold, scored, t, labels)["parent"]["f1"] for t in sweep},
+        "evidence_precision": evidence_precision(docs, scored, quoted, threshold, labels),
         "sentences": sentences,
         "sentences_per_second": round(sentences / seconds, 1) if seconds else None,
         "train_seconds": round(train_seconds, 2),
     }
     return result
+
+
+def evidence_precision(
+    docs: Sequence[LabelledDocument],
+    scored: Sequence[dict[str, float]],
+    quoted: Sequence[dict[str, tuple[int, int]]],
+    threshold: float,
+    labels: set[str] | None = None,
+) -> dict | None:
+    """Of the correctly reported techniques (parent level) in documents with span annotations, the
+    share whose best evidence sentence overlaps a gold span of the same technique (parent level)."""
+    hits = total = 0
+    for doc, scores, quotes in zip(docs, scored, quoted, strict=True):
+        if not doc.spans:
+            continue
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for start, end, tech in doc.spans:
+            spans.setdefault(_parent(tech), []).append((start, end))
+        for tech, score in scores.items():
+            parent = _parent(tech)
+            if score < threshold or tech not in quotes or parent not in spans:
+                continue
+            if labels is not None and parent not in {_parent(x) for x in labels}:
+                continue
+            start, end = quotes[tech]
+            total += 1
+            hits += any(s < end and e > start for s, e in spans[parent])
+    if not total:
+        return None
+    return {"precision": round(hits / total, 4), "quotes": total}
 
 
 def format_table(result: dict, title: str = "technique mapping") -> str:
@@ -157,6 +190,9 @@ def format_table(result: dict, title: str = "technique mapping") -> str:
     sweep = "  ".join(f"{t}:{f:.3f}" for t, f in result.get("sweep", {}).items())
     if sweep:
         lines.append(f"parent F1 by threshold: {sweep}")
+    if result.get("evidence_precision"):
+        ep = result["evidence_precision"]
+        lines.append(f"evidence precision {ep['precision']:.3f} over {ep['quotes']} correct techniques")
     if result.get("sentences_per_second"):
         lines.append(f"{result['sentences']:,} sentences, {result['sentences_per_second']:,.0f} sentences/s")
     return "\n".join(lines)

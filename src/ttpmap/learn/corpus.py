@@ -11,11 +11,9 @@ from pathlib import Path
 
 from ttpmap.errors import UsageError
 from ttpmap.kb import KnowledgeBase
+from ttpmap.text import split_sentences
 
 NONE = "none"  # label of sentences that describe no technique
-
-_SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
-_EG = re.compile(r"\b(e\.g|i\.e|etc|vs|cf)\.\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +24,8 @@ class Example:
     label: str
     weight: float = 1.0
     source: str = ""
+    key: str = ""
+    """The ATT&CK object the text comes from (groups examples for held-out fitting)."""
 
 
 def masked_text(text: str, spans: Iterable[tuple[int, int]], token: str = "") -> str:
@@ -39,13 +39,10 @@ def masked_text(text: str, spans: Iterable[tuple[int, int]], token: str = "") ->
     return re.sub(r"\s{2,}", " ", "".join(out)).strip()
 
 
-def simple_sentences(text: str) -> list[str]:
-    """Split KB prose (clean, well-formed) into sentences."""
-    protected = _EG.sub(lambda m: m.group(0).replace(". ", "\x00 "), text)
-    parts: list[str] = []
-    for para in protected.split("\n"):
-        parts.extend(_SENT_END.split(para))
-    return [p.replace("\x00", ".").strip(" -*\t") for p in parts if len(p.strip()) > 20]
+def kb_sentences(text: str) -> list[str]:
+    """Sentences of KB prose, split by the same splitter as reports (one splitter for training and
+    inference); fragments of 20 characters or less are dropped."""
+    return [s.text.strip(" -*\t") for s in split_sentences(text) if len(s.text.strip()) > 20]
 
 
 def kb_examples(kb: KnowledgeBase) -> list[Example]:
@@ -58,26 +55,61 @@ def kb_examples(kb: KnowledgeBase) -> list[Example]:
         text = masked_text(proc.text, proc.mentions)
         if len(text) < 12:
             continue
-        examples.append(Example(text, tech.id, 1.0, "procedure"))
+        examples.append(Example(text, tech.id, 1.0, "procedure", proc.source_id))
     for tech in kb.techniques.values():
-        examples.append(Example(tech.name, tech.id, 1.0, "name"))
-        sentences = simple_sentences(tech.description)
+        examples.append(Example(tech.name, tech.id, 1.0, "name", tech.id))
+        sentences = kb_sentences(tech.description)
         for i, sent in enumerate(sentences[:6]):
-            examples.append(Example(sent, tech.id, 0.6 if i < 2 else 0.3, "description"))
+            examples.append(Example(sent, tech.id, 0.6 if i < 2 else 0.3, "description", tech.id))
     # Negatives: who the actors are, what software is, and defensive advice.
     for table in (kb.groups, kb.campaigns):
         for obj in table.values():
-            for sent in simple_sentences(obj.description):
-                examples.append(Example(sent, NONE, 0.5, "actor-description"))
+            for sent in kb_sentences(obj.description):
+                examples.append(Example(sent, NONE, 0.5, "actor-description", obj.id))
     for sw in kb.software.values():
-        for sent in simple_sentences(sw.description)[:2]:
-            examples.append(Example(sent, NONE, 0.3, "software-description"))
+        for sent in kb_sentences(sw.description)[:2]:
+            examples.append(Example(sent, NONE, 0.3, "software-description", sw.id))
     for mit in kb.mitigations.values():
-        for sent in simple_sentences(mit.description):
-            examples.append(Example(sent, NONE, 0.5, "mitigation"))
+        for sent in kb_sentences(mit.description):
+            examples.append(Example(sent, NONE, 0.5, "mitigation", mit.id))
     for link in kb.mitigates:
-        for sent in simple_sentences(link.text)[:3]:
-            examples.append(Example(sent, NONE, 0.5, "mitigation-advice"))
+        for sent in kb_sentences(link.text)[:3]:
+            examples.append(Example(sent, NONE, 0.5, "mitigation-advice", link.source_id))
+    return examples
+
+
+BEHAVIOUR, ADVICE, DETECTION, BACKGROUND = "behaviour", "advice", "detection", "background"
+ROLES = (BEHAVIOUR, ADVICE, DETECTION, BACKGROUND)
+"""What a sentence does, as ATT&CK's own text separates it: procedure examples and technique
+descriptions narrate behaviour; mitigations advise; detection text says what to watch; group,
+campaign and software descriptions give background."""
+
+
+def role_examples(kb: KnowledgeBase) -> list[Example]:
+    """Sentences of the KB labelled with their role (one of ``ROLES``)."""
+    examples: list[Example] = []
+    for proc in kb.procedures:
+        text = masked_text(proc.text, proc.mentions)
+        if len(text) >= 12 and proc.target_id in kb.techniques:
+            examples.append(Example(text, BEHAVIOUR, 1.0, "procedure", proc.source_id))
+    for tech in kb.techniques.values():
+        for sent in kb_sentences(tech.description):
+            examples.append(Example(sent, BEHAVIOUR, 0.5, "description", tech.id))
+        for sent in kb_sentences(tech.detection):
+            examples.append(Example(sent, DETECTION, 1.0, "detection", tech.id))
+    for comp in kb.data_components.values():
+        for sent in kb_sentences(comp.description):
+            examples.append(Example(sent, DETECTION, 1.0, "data-component", comp.id))
+    for mit in kb.mitigations.values():
+        for sent in kb_sentences(mit.description):
+            examples.append(Example(sent, ADVICE, 1.0, "mitigation", mit.id))
+    for link in kb.mitigates:
+        for sent in kb_sentences(link.text):
+            examples.append(Example(sent, ADVICE, 1.0, "mitigation-advice", link.source_id))
+    for table in (kb.groups, kb.campaigns, kb.software):
+        for obj in table.values():
+            for sent in kb_sentences(obj.description):
+                examples.append(Example(sent, BACKGROUND, 1.0, "actor-description", obj.id))
     return examples
 
 
@@ -103,7 +135,7 @@ def _open_text(path: Path) -> Iterator[str]:
 
 def read_tram(path: str | Path) -> list[LabelledDocument]:
     """TRAM2 reports as JSON lines (``text``, ``annotations`` with start/end/technique_id)."""
-    docs = []
+    docs: list[LabelledDocument] = []
     for line in _open_text(Path(path)):
         if not line.strip():
             continue
@@ -130,7 +162,9 @@ def read_annoctr(path: str | Path, text_dir: str | Path | None = None) -> list[L
         if not txt_file.is_file():
             raise UsageError(f"AnnoCTR text for {doc_id} not found in {base}")
         text = txt_file.read_text(encoding="utf-8")
-        techs, groups, spans = set(), set(), []
+        techs: set[str] = set()
+        groups: set[str] = set()
+        spans: list[tuple[int, int, str]] = []
         for m in mentions:
             link = m.get("label_link", "")
             hit = re.search(r"attack\.mitre\.org/(techniques|groups)/(T\d{4}(?:/\d{3})?|G\d{4})", link)
@@ -233,7 +267,7 @@ def document_examples(
     """Sentences of labelled documents: those overlapping a labelled span are positives, the others
     (only in documents that have spans) negatives; each labelled span's own text (12+ characters) is an
     extra positive. ``split`` yields (text, start, end) sentences."""
-    examples = []
+    examples: list[Example] = []
     for doc in docs:
         if not doc.spans:
             continue
