@@ -72,17 +72,15 @@ def attribute(
     groups = attributor.rank(findings, kb, top=top, include_weak=True)
     campaigns = attributor.rank_campaigns(findings, kb)
     if fmt == TableJson.json:
-        report = AttributionReport(
+        payload = AttributionReport(
             stated_attribution=findings.stated, attribution=groups, campaigns=campaigns
         )
-        sys.stdout.write(report.to_json() + "\n")
+        sys.stdout.write(payload.to_json() + "\n")
         return
-    stated = getattr(findings, "stated", None)
-    if stated is not None and stated.groups:
+    if findings.stated.groups:
         from ttpmap.cli.views import render_stated
-        from ttpmap.models import Analysis
 
-        render_stated(Analysis.model_construct(stated_attribution=stated, attribution=groups))
+        render_stated(findings.stated, groups)
     if not groups:
         out.print("No confident match: the evidence is too weak or too generic to point at a known group.")
         return

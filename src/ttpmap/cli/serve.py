@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ttpmap.cli.app import AttackOpt, DomainOpt, app, err
+from ttpmap.cli.app import AttackOpt, Domain, DomainOpt, app, err
 from ttpmap.cli.batch import StoreOpt, open_cli_store
 from ttpmap.errors import UsageError
 
@@ -68,7 +68,7 @@ def serve(
         bool, typer.Option("--create-admin", help="Prompt for a first admin account, then serve.")
     ] = False,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Run the analyst workbench: upload, review, correct, retrain and publish in a browser."""
     _need_serve_extra()
@@ -137,7 +137,7 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="Exit when the queue is empty.")] = False,
     lease: Annotated[float, typer.Option(help="Seconds a claimed job is held between renewals.")] = 60.0,
     attack: AttackOpt = None,
-    domain: DomainOpt = "enterprise",
+    domain: DomainOpt = Domain.enterprise,
 ) -> None:
     """Run workbench jobs (analyses, re-analyses, retraining) from the store until stopped."""
     from ttpmap.server.worker import Worker

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ttpmap.cli.app import out
-from ttpmap.models import MitigationResult
+from ttpmap.models import GroupCandidate, MitigationResult, StatedAttribution
 
 
 def render_summary(a: Any) -> None:
@@ -65,7 +65,7 @@ def render_summary(a: Any) -> None:
         if len(a.iocs) > 25:
             t.add_row("…", f"{len(a.iocs) - 25} more in --format json")
         out.print(t)
-    render_stated(a)
+    render_stated(a.stated_attribution, a.attribution)
     if a.attribution:
         t = Table(title="Attribution: groups whose tradecraft is consistent", expand=False)
         t.add_column("Group", style="bold")
@@ -102,16 +102,15 @@ def mitigation_table(mitigations: Iterable[MitigationResult], title: str, covers
     return t
 
 
-def render_stated(a: Any) -> None:
+def render_stated(stated: StatedAttribution, attribution: list[GroupCandidate]) -> None:
     """What the report itself says about the actor, then ttpmap's independent check of it."""
     from ttpmap.publish.wording import behavioural_check, stated_lead
 
-    stated = getattr(a, "stated_attribution", None)
-    lead = stated_lead(stated) if stated is not None else None
+    lead = stated_lead(stated)
     if lead is None:
         return
     out.print(f"[bold]The report's attribution:[/bold] {escape(lead)}")
-    check = behavioural_check(stated, a.attribution)
+    check = behavioural_check(stated, attribution)
     if check:
         out.print(f"[bold]ttpmap's behavioural check:[/bold] {escape(check)}")
     others = [g for g in stated.groups if g.role != "responsible"]

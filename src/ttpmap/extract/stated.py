@@ -258,7 +258,7 @@ def find_stated_attribution(
         sponsor=sponsor,
         motivation=[name for name, p in motivations if p.search(text)],
         active_since=int(since.group(1)) if since else None,
-        confidence={"medium": "moderate"}.get(level, level) if level else None,  # type: ignore[arg-type]
+        confidence={"medium": "moderate"}.get(level, level) if level else None,
     )
 
 

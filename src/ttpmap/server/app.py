@@ -77,7 +77,7 @@ def create_app(
     app.state.workbench = state
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def security_headers(request: Request, call_next):
         if request.method == "POST" and request.url.path in ("/upload", "/api/v1/uploads"):
             size = request.headers.get("content-length", "")
             if size.isdigit() and int(size) > MAX_FILES * state.limits.max_bytes + (1 << 20):

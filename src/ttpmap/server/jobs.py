@@ -118,7 +118,7 @@ def enqueue(
         return _job(row)
 
 
-def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+def _claimable(now: datetime):
     return or_(
         and_(JobRow.status == "queued", JobRow.run_after <= now),
         and_(JobRow.status == "running", JobRow.lease_until < now),

@@ -83,7 +83,7 @@ class Sessions:
 def _resolve(request: Request) -> User | None:
     """The user of a request (token or session), caching the CSRF token on ``request.state``."""
     if hasattr(request.state, "user"):
-        return request.state.user  # type: ignore[no-any-return]
+        return request.state.user
     app = request.app.state
     user: User | None = None
     request.state.csrf = None

@@ -88,12 +88,12 @@ def latest_analyses() -> Select:
     return select(func.max(AnalysisRow.id).label("id")).group_by(AnalysisRow.document_id)
 
 
-def _technique_clause(tid: str):  # type: ignore[no-untyped-def]
+def _technique_clause(tid: str):
     tid = tid.strip().upper()
     return or_(TechniqueRow.technique_id == tid, TechniqueRow.technique_id.like(f"{tid}.%"))
 
 
-def _group_clause(gid: str):  # type: ignore[no-untyped-def]
+def _group_clause(gid: str):
     gid = gid.strip().upper()
     named = select(EntityRow.analysis_id).where(EntityRow.kind == "group", EntityRow.attack_id == gid)
     attributed = select(CandidateRow.analysis_id).where(
@@ -339,7 +339,7 @@ class Summary:
     mitigations: list[tuple[str, str, int]]
 
 
-def _named_counts(s, column_id, column_name, where, chosen, top):  # type: ignore[no-untyped-def]
+def _named_counts(s, column_id, column_name, where, chosen, top):
     table = column_id.class_
     rows = s.execute(
         select(column_id, func.max(column_name), func.count(func.distinct(table.analysis_id)).label("n"))
