@@ -140,3 +140,22 @@ def test_a_lone_proxy_in_a_list_of_tools_decides_nothing(kb, model):
     )
     decisions, _ = map_techniques(document(text), kb, model)
     assert "T1090" not in {r.id.split(".")[0] for r in decisions}
+
+
+def test_rows_of_an_ioc_table_are_records_not_evidence():
+    from ttpmap.extract.techniques import is_indicator_row
+
+    ioc_rows = [
+        "Email | netops.kwan@seamail-box.com | Registrant address of msexch-health[.]com",
+        "Domain | msexch-health[.]com | Fallback download location used by upd.ps1",
+        "File path | C:\\ProgramData\\Adobe\\ARM\\rar.exe | Renamed WinRAR console utility",
+        "Registry key | HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\WDigest | set to 1",
+        "45.77.10[.]22 | VPS | download",
+    ]
+    procedure_rows = [
+        "Initial Access | The actors exploited CVE-2021-26855 on Exchange servers | T1190",
+        "Persistence | Web shells were placed in the OWA directory | T1505.003",
+        "The actor dumped LSASS with comsvcs.dll and rundll32.exe.",
+    ]
+    assert all(is_indicator_row(r) for r in ioc_rows)
+    assert not any(is_indicator_row(r) for r in procedure_rows)

@@ -33,6 +33,19 @@ BEHAVIOUR_QUOTE = 0.5
 _WORD = re.compile(r"[A-Za-z]{2,}")
 _PLAIN = re.compile(r"^[(\"'“‘]*[A-Za-z][A-Za-z'’-]*[)\"'”’.,;:!?]*$")
 _CELL = re.compile(r"\s*\|\s*")
+# A table cell that is wholly one indicator (defanged or not): an IP, hash, URL, e-mail address, Windows
+# or POSIX path, registry key or domain/file name. A row holding one is an IOC record, not narrative.
+_INDICATOR_CELL = re.compile(
+    r"^(?:\d{1,3}(?:(?:\[\.\]|\.)\d{1,3}){3}(?:[:/]\d+)?"
+    r"|[a-f0-9]{32}|[a-f0-9]{40}|[a-f0-9]{64}|[a-f0-9]{128}"
+    r"|(?:hxxps?|https?|ftp)(?::|\[:\])\S+"
+    r"|[^\s@]+(?:@|\[@\]|\[at\])[^\s@]+"
+    r"|(?:[a-z]:)?\\\S+|HK(?:LM|CU|CR|U|EY_[A-Z_]+)\\\S*"
+    r"|/[^\s/]+/\S+"
+    r"|(?:[a-z0-9_-]+(?:\[\.\]|\.))+[a-z]{2,}"
+    r")$",
+    re.IGNORECASE,
+)
 _HEADING_MAX = 80
 
 
@@ -60,6 +73,15 @@ def _is_heading(doc_text: str, sentence: Sentence) -> bool:
     )
 
 
+def is_indicator_row(text: str) -> bool:
+    """A table row (``a | b | c``) with a cell that is wholly an indicator: a row of an IOC table, read
+    by the IOC extractor as a record (issue #14), never technique evidence."""
+    if text.count("|") < 1:
+        return False
+    cells = [c.strip().strip("`") for c in _CELL.split(text.strip().strip("|"))]
+    return any(_INDICATOR_CELL.match(c) for c in cells if c)
+
+
 def readable_text(text: str) -> str:
     """A table row as the text of its cells ("a | b" -> "a; b"); other sentences unchanged."""
     if "|" not in text:
@@ -85,6 +107,8 @@ def prose_sentences(doc: Document) -> list[ProseSentence]:
     for sentence in _sentences(doc):
         if _is_heading(doc.text, sentence):
             section += 1
+            continue
+        if is_indicator_row(sentence.text):
             continue
         text = readable_text(sentence.text)
         if is_prose(text):
