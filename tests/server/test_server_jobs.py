@@ -7,13 +7,16 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
-from workbench_helpers import EXAMPLES
+from workbench_helpers import DEFAULT_VERSION, EXAMPLES
 
+from ttpmap.learn.artifacts import MODEL_VERSION
 from ttpmap.server import jobs
 from ttpmap.server.worker import Worker
 from ttpmap.store import open_store
 from ttpmap.store.schema import AnalysisRow, DocumentRow, utcnow
 from ttpmap.store.workbench import JobRow
+
+DEFAULT_VERSION = f"default-v{MODEL_VERSION}"
 
 
 @pytest.fixture
@@ -108,7 +111,7 @@ def test_worker_analyses_uploads_and_records_the_model_version(store, no_model):
     assert failed.error and "\n" not in failed.error
     with store.session() as s:
         versions = list(s.scalars(select(AnalysisRow.model_version)))
-    assert versions == ["default-v2"]
+    assert versions == [DEFAULT_VERSION]
 
 
 def test_reanalysis_keeps_one_document_and_adds_the_new_models_analysis(store, no_model):
@@ -141,7 +144,7 @@ def test_reanalysis_keeps_one_document_and_adds_the_new_models_analysis(store, n
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(DocumentRow)) == 1
         versions = sorted(s.scalars(select(AnalysisRow.model_version)))
-    assert versions == ["default-v2", "reviewed-x@abc"]
+    assert versions == [DEFAULT_VERSION, "reviewed-x@abc"]
 
 
 def test_an_unexpected_error_is_retried_then_failed(store, monkeypatch):

@@ -8,9 +8,12 @@ import json
 import re
 
 import pytest
-from workbench_helpers import seed
+from workbench_helpers import DEFAULT_VERSION, seed
 
+from ttpmap.learn.artifacts import MODEL_VERSION
 from ttpmap.server.training import labelled_sentences
+
+DEFAULT_VERSION = f"default-v{MODEL_VERSION}"
 
 
 @pytest.fixture
@@ -199,7 +202,7 @@ def test_models_page_and_api_show_the_active_default(sqlite_workbench):
     assert [(v["name"], v["active"]) for v in versions] == [("default", True)]
     client, _ = sqlite_workbench.browser("admin")
     page = client.get("/models").text
-    assert "Retrain now" in page and "default-v2" in page
+    assert "Retrain now" in page and DEFAULT_VERSION in page
 
 
 def test_reanalyse_is_one_action_and_queues_a_job(sqlite_workbench, report):

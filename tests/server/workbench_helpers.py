@@ -12,14 +12,17 @@ pytest.importorskip("fastapi", reason="the workbench tests need the serve extra:
 
 from fastapi.testclient import TestClient
 
+from ttpmap.learn.artifacts import MODEL_VERSION
 from ttpmap.models import Analysis
 from ttpmap.server import create_app
 from ttpmap.server.accounts import create_token, create_user
 from ttpmap.store import RunKey, Store, open_store, save_analysis
 
+DEFAULT_VERSION = f"default-v{MODEL_VERSION}"
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PASSWORD = "correct horse battery"
-KEY = RunKey("default-v2", "a" * 64)
+KEY = RunKey(DEFAULT_VERSION, "a" * 64)
 
 
 @dataclass
