@@ -9,14 +9,11 @@ import pytest
 from sqlalchemy import func, select, update
 from workbench_helpers import DEFAULT_VERSION, EXAMPLES
 
-from ttpmap.learn.artifacts import MODEL_VERSION
 from ttpmap.server import jobs
 from ttpmap.server.worker import Worker
 from ttpmap.store import open_store
 from ttpmap.store.schema import AnalysisRow, DocumentRow, utcnow
 from ttpmap.store.workbench import JobRow
-
-DEFAULT_VERSION = f"default-v{MODEL_VERSION}"
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ import re
 import pytest
 from workbench_helpers import DEFAULT_VERSION, seed
 
-from ttpmap.learn.artifacts import MODEL_VERSION
 from ttpmap.server.training import labelled_sentences
-
-DEFAULT_VERSION = f"default-v{MODEL_VERSION}"
 
 
 @pytest.fixture
