@@ -272,7 +272,8 @@ def test_brief_and_advisory_lead_with_the_reports_own_attribution(kb, analysis_a
     assert "fits Other better than the stated actor" in behavioural_check(
         analysis.stated_attribution, [other, demoted, *analysis.attribution[1:]]
     )
-    top.explanation.update(gated_rank=4)  # the nationality gate is shown, never hidden
+    gated = demoted.model_copy(update={"explanation": {**demoted.explanation, "gated_rank": 4}})
+    # the nationality gate is shown, never hidden
     assert "ranks 9th of 152 groups, 4th among groups of the stated nationality" in behavioural_check(
-        analysis.stated_attribution, analysis.attribution
+        analysis.stated_attribution, [other, gated, *analysis.attribution[1:]]
     )
