@@ -21,6 +21,7 @@ from types import MappingProxyType
 from ttpmap.attribute import textsim
 from ttpmap.attribute.provenance import classify_software
 from ttpmap.attribute.textsim import SourceText, TextIndex
+from ttpmap.extract.cves import cve_mentions
 from ttpmap.extract.victimology import find_victimology, masking_pattern, region_of
 from ttpmap.kb import KnowledgeBase, Software
 from ttpmap.kb.galaxy import Galaxy
@@ -46,15 +47,10 @@ _THIRD_PARTY = re.compile(
     re.IGNORECASE,
 )
 
-_CVE = re.compile(r"\bCVE-(\d{4})-(\d{4,7})\b", re.IGNORECASE)
-
 
 def find_cves(text: str) -> list[str]:
-    """CVE identifiers in ``text``, normalised to upper case, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for m in _CVE.finditer(text or ""):
-        seen.setdefault(f"CVE-{m.group(1)}-{m.group(2)}", None)
-    return list(seen)
+    """CVE identifiers in ``text`` (upper case, in order of first mention), by the one CVE extractor."""
+    return list(cve_mentions(text or ""))
 
 
 def is_system_utility(software: Software) -> bool:
