@@ -132,7 +132,7 @@ def _who(analysis: Analysis) -> tuple[str, str]:
             f"{check} The check was produced automatically and must be confirmed by an analyst before it "
             "is repeated outside the organisation."
         )
-    if not analysis.attribution or analysis.attribution[0].explanation.get("weak_evidence"):
+    if not analysis.attribution or analysis.attribution[0].explanation.weak_evidence:
         return (
             "We cannot say who is responsible.",
             "The report does not contain enough distinctive detail to link the activity to a known group.",

@@ -211,7 +211,7 @@ def behavioural_check(stated: StatedAttribution, candidates: Sequence[GroupCandi
     actor = stated_actor(stated)
     if actor is None:
         return None
-    ranked = [c for c in candidates if not c.explanation.get("weak_evidence")]
+    ranked = [c for c in candidates if not c.explanation.weak_evidence]
     top = ranked[0] if ranked else None
     if not actor.in_attack or actor.id is None:
         if top is None:
@@ -228,9 +228,9 @@ def behavioural_check(stated: StatedAttribution, candidates: Sequence[GroupCandi
             "ttpmap's independent check is inconclusive: the observed behaviour is too generic to confirm "
             "or contradict the attribution."
         )
-    rank = int(mine.explanation.get("behavioural_rank", 0) or 0)
-    total = int(mine.explanation.get("groups_ranked", 0) or 0)
-    gated_rank = int(mine.explanation.get("gated_rank", 0) or 0)
+    rank = mine.explanation.behavioural_rank
+    total = mine.explanation.groups_ranked
+    gated_rank = mine.explanation.gated_rank or 0
     of = f" of {total} groups" if total else ""
     if gated_rank and gated_rank != rank and stated.nationality:
         of += f", {ordinal(gated_rank)} among groups of the stated nationality"
