@@ -278,3 +278,13 @@ def test_brief_and_advisory_lead_with_the_reports_own_attribution(kb, analysis_a
     assert "ranks 9th of 152 groups, 4th among groups of the stated nationality" in behavioural_check(
         analysis.stated_attribution, [other, gated, *analysis.attribution[1:]]
     )
+
+
+def test_general_actions_come_from_data_and_are_plain_words():
+    from ttpmap.publish.brief import GENERAL_ACTIONS, plain
+
+    assert list(GENERAL_ACTIONS) == ["invest", "respond", "inform"]
+    for title, text in GENERAL_ACTIONS.values():
+        assert title and text.endswith(".")
+        # false positives for leaders: no ATT&CK IDs or field separators left in the wording
+        assert plain(text) == text and "|" not in text

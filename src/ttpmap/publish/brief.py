@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ttpmap import __version__
+from ttpmap import __version__, lexicon
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Analysis
 from ttpmap.publish.context import created, display_title, ordered_tactics, tactics_of
@@ -65,22 +65,8 @@ CONSEQUENCES: tuple[tuple[str, str], ...] = (
 )
 MAX_CONSEQUENCES = 4
 
-GENERAL_ACTIONS = {
-    "invest": (
-        "Invest in the fixes",
-        "Fund the controls above this year and track them to completion as a business risk with a named "
-        "owner, not only as an IT task.",
-    ),
-    "respond": (
-        "Test the incident response plan",
-        "Check that the plan covers a long, quiet intrusion like this one: who decides, who must be told "
-        "(customers, regulators, partners), and how systems are restored. Rehearse it at least once a year.",
-    ),
-    "inform": (
-        "Stay informed",
-        "Join your sector's information-sharing group, make sure the security team receives government "
-        "alerts, and ask for a short threat briefing every quarter.",
-    ),
+GENERAL_ACTIONS: dict[str, tuple[str, str]] = {
+    key: (title, text) for key, title, text in lexicon.records("publish/general_actions")
 }
 
 
