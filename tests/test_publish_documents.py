@@ -288,3 +288,17 @@ def test_general_actions_come_from_data_and_are_plain_words():
         assert title and text.endswith(".")
         # false positives for leaders: no ATT&CK IDs or field separators left in the wording
         assert plain(text) == text and "|" not in text
+
+
+def test_plain_word_lists_come_from_data_and_name_real_attack_objects(kb):
+    from ttpmap.publish.brief import CONSEQUENCES, plain
+    from ttpmap.publish.wording import MITIGATIONS, STAGES, TECHNIQUES
+
+    assert set(STAGES) == {t.shortname for t in kb.tactics}
+    assert {tactic for tactic, _ in CONSEQUENCES} <= set(STAGES)
+    # false positives: a sub-technique or unknown ID would silently never be described
+    assert all(t in kb.techniques and "." not in t for t in TECHNIQUES)
+    assert set(MITIGATIONS) <= set(kb.mitigations)
+    texts = [*TECHNIQUES.values(), *(s for pair in STAGES.values() for s in pair)]
+    texts += [s for pair in MITIGATIONS.values() for s in pair] + [text for _, text in CONSEQUENCES]
+    assert all(t and plain(t) == t and "|" not in t for t in texts)  # no ATT&CK IDs for leaders

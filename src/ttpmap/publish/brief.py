@@ -38,30 +38,9 @@ LEADER_STAGES = (
     "command-and-control",
 )
 
-# What the observed stages mean for the organisation, most serious first.
-CONSEQUENCES: tuple[tuple[str, str], ...] = (
-    ("impact", "Day-to-day operations may be disrupted: systems or data were damaged, locked or destroyed."),
-    (
-        "exfiltration",
-        "Sensitive information was probably copied out of the organisation. Assume that anything stored on "
-        "the affected systems, including email, may now be in the attacker's hands.",
-    ),
-    (
-        "credential-access",
-        "Passwords were stolen, so the attacker could come back with genuine accounts until every affected "
-        "password has been changed.",
-    ),
-    (
-        "persistence",
-        "The attacker set up hidden ways back in. Affected systems must be checked and cleaned before they "
-        "can be trusted again.",
-    ),
-    (
-        "lateral-movement",
-        "The attacker spread beyond the first system, so the incident is not limited to a single machine.",
-    ),
-    ("defense-evasion", "The attacker worked to stay hidden, so the full extent may not be known yet."),
-    ("collection", "The attacker gathered and packaged business information of interest to them."),
+# What the observed stages mean for the organisation, most serious first (data/publish/consequences.txt).
+CONSEQUENCES: tuple[tuple[str, str], ...] = tuple(
+    (tactic, text) for tactic, text in lexicon.records("publish/consequences")
 )
 MAX_CONSEQUENCES = 4
 
