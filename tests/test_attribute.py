@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from ttpmap.attribute import (
     AttributionQuery,
@@ -22,7 +23,16 @@ from ttpmap.errors import UsageError
 from ttpmap.extract.entities import find_entities
 from ttpmap.extract.features import report_terms, report_victimology
 from ttpmap.extract.victimology import find_victimology
-from ttpmap.models import CVERef, Document, Entities, EntityRef, Findings, TechniqueResult, Victimology
+from ttpmap.models import (
+    CVERef,
+    Document,
+    Entities,
+    EntityRef,
+    Explanation,
+    Findings,
+    TechniqueResult,
+    Victimology,
+)
 
 
 @pytest.fixture(scope="module")
@@ -112,12 +122,23 @@ def test_exchange_intrusion_ranks_an_exchange_exploiting_chinese_group(kb, ps):
         "score_components",
         "summary",
     ):
-        assert key in expl
-    assert "text_similarity" in expl["score_components"]
-    assert expl["shared_software"][0]["name"] == "China Chopper"
-    assert expl["summary"].startswith(f"The observed activity is consistent with {best.name} (")
-    assert "confidence" in expl["summary"]
-    assert expl["shared_techniques"] == sorted(expl["shared_techniques"], key=lambda s: -s["weight"])
+        assert key in expl.model_dump()
+    assert expl.closest_activity is not None
+    assert "text_similarity" in expl.score_components
+    assert expl.shared_software[0].name == "China Chopper"
+    assert expl.summary.startswith(f"The observed activity is consistent with {best.name} (")
+    assert "confidence" in expl.summary
+    assert expl.shared_techniques == sorted(expl.shared_techniques, key=lambda s: -s.weight)
+
+
+def test_explanation_is_typed_and_round_trips_through_json(kb, ps):
+    best = rank_groups(AttributionQuery.build(kb, **EXCHANGE), kb, include_weak=True, profiles=ps)[0]
+    expl = best.explanation
+    assert Explanation.model_validate_json(expl.model_dump_json()) == expl
+    with pytest.raises(ValidationError):
+        Explanation.model_validate({**expl.model_dump(), "victimology": "free text"})  # unknown key
+    with pytest.raises(ValidationError):
+        Explanation.model_validate({"shared_software": ["China Chopper"]})  # names alone are not refs
 
 
 def test_scores_are_ordered_and_calibrated_probabilities(kb, ps):
@@ -131,7 +152,7 @@ def test_generic_evidence_abstains_but_raw_ranking_stays_visible(kb, ps):
     q = AttributionQuery.build(kb, techniques=["T1059", "T1105"])
     assert rank_groups(q, kb, profiles=ps) == []
     raw = rank_groups(q, kb, include_weak=True, profiles=ps)
-    assert raw and all(c.explanation["weak_evidence"] for c in raw)
+    assert raw and all(c.explanation.weak_evidence for c in raw)
     assert all(c.confidence == "low" for c in raw)
     assert rank_groups(AttributionQuery(), kb, include_weak=True, profiles=ps) == []
 
@@ -147,8 +168,8 @@ def test_named_group_is_flagged_but_never_scored(kb, ps):
     ranked = rank_groups(named, kb, include_weak=True, profiles=ps)
     apt28 = next(c for c in ranked if c.id == "G0007")
     assert apt28.named_in_text
-    assert apt28.explanation["behavioural_rank"] > 5  # behaviour does not corroborate this claim
-    assert "named_claim" in apt28.explanation
+    assert apt28.explanation.behavioural_rank > 5  # behaviour does not corroborate this claim
+    assert apt28.explanation.named_claim and "does not single it out" in apt28.explanation.named_claim
     assert not any(c.named_in_text for c in ranked if c.id != "G0007")
 
 
@@ -268,8 +289,8 @@ def test_flagship_example_points_to_an_exchange_exploiting_prc_group(kb, ps):
     leviathan = next(c for c in ranked if c.id == "G0065")
     assert leviathan.named_in_text
     for c in ranked[:3]:
-        shared = c.explanation["shared_software"]
-        assert [s["system_utility"] for s in shared] == sorted(s["system_utility"] for s in shared)
+        shared = c.explanation.shared_software
+        assert [s.system_utility for s in shared] == sorted(s.system_utility for s in shared)
 
 
 def test_victim_prominence_weighs_central_victims_over_passing_mentions(kb, ps):

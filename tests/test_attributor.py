@@ -44,8 +44,8 @@ def test_explanations_use_the_fitted_weights(kb, attributor):
     top = heavy.rank(q, kb, top=1, include_weak=True)[0]
     base = attributor.rank(q, kb, include_weak=True)
     same = next(c for c in base if c.id == top.id)
-    assert top.explanation["score_components"]["cves"] == pytest.approx(
-        10 * same.explanation["score_components"]["cves"], rel=1e-3
+    assert top.explanation.score_components["cves"] == pytest.approx(
+        10 * same.explanation.score_components["cves"], rel=1e-3
     )
 
 
@@ -54,9 +54,9 @@ def test_stated_nationality_gates_candidates_and_says_so(kb, attributor):
     stated = StatedAttribution(nationality=["Iran"])
     ranked = attributor.rank(q, kb, top=5, include_weak=True, stated=stated)
     assert ranked and all(attributor.group_countries.get(c.id) in (None, "Iran") for c in ranked)
-    assert ranked[0].explanation["gated_groups"] > 0
-    checks = [c.explanation["nationality_check"] for c in ranked]
-    assert any(ch and ch["consistent"] for ch in checks)
+    assert ranked[0].explanation.gated_groups > 0
+    checks = [c.explanation.nationality_check for c in ranked]
+    assert any(ch and ch.consistent for ch in checks)
 
 
 def test_parameters_are_cached_as_json_and_reused(kb, tmp_path):

@@ -102,3 +102,22 @@ def test_bundle_log_sources_win_over_typical_ones():
     assert log_sources(with_logs) == ["WinEventLog:Security: 4688"]
     unknown = DataComponent("DS9999:x", "Thing", "Exotic Source")
     assert log_sources(unknown) == ["Exotic Source data source"]
+
+
+def test_generic_mitigations_come_from_data_and_name_only_generic_ones(kb):
+    from ttpmap.defend.mitigations import GENERIC_MITIGATIONS
+
+    assert set(GENERIC_MITIGATIONS) == {"M1055", "M1056"}  # Do Not Mitigate, Pre-compromise
+    assert all(m in kb.mitigations and 0 < p < 1 for m, p in GENERIC_MITIGATIONS.items())
+    # false positive: a specific, high-value mitigation must not be demoted as generic
+    assert not {"M1051", "M1032", "M1026"} & set(GENERIC_MITIGATIONS)
+
+
+def test_typical_logs_come_from_data_and_name_real_data_sources(kb):
+    from ttpmap.defend.detections import TYPICAL_LOGS
+
+    sources = {c.data_source for c in kb.data_components.values()}
+    assert TYPICAL_LOGS and set(TYPICAL_LOGS) <= sources  # a misspelt source would never be used
+    assert all(logs and all(logs) for logs in TYPICAL_LOGS.values())
+    # false positive: a data source without a listed log gets none invented
+    assert "Sensor Health" not in TYPICAL_LOGS

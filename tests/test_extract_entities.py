@@ -203,3 +203,28 @@ def test_example_reports(kb: KnowledgeBase) -> None:
         allowed = set(truth.get("software", [])) | set(truth.get("software_acceptable", [])) | {"S0183"}
         assert software <= allowed, f"{name}: {sorted(software - allowed)}"
         assert {c.id for c in found.cves} == set(truth.get("cves", [])), name
+
+
+def test_cue_word_lists_come_from_data_files() -> None:
+    from ttpmap import lexicon
+
+    for name in ("software_cues", "group_cues", "campaign_cues"):
+        cues = lexicon.words(f"entities/{name}")
+        assert cues and all(c.isalpha() for c in cues), name
+    utilities = [line.partition(":")[0] for line in lexicon.lines("entities/subcommands")]
+    assert utilities == ["net", "reg", "route", "netsh"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # false positives the cue lists must not create
+        ("The net result of the operation was a loss for the team.", set()),
+        ("Register the route in the add-on catalogue before the campaign.", set()),
+        ("Our group reviewed the net figures and the regional team's plan.", set()),
+        # a listed sub-command makes the bare utility name a command line
+        ("The intruders ran net user /domain on the host.", {"S0039"}),
+    ],
+)
+def test_cue_words_false_positives(text: str, expected: set[str], kb: KnowledgeBase) -> None:
+    assert named(text, kb) == expected

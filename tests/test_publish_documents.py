@@ -36,7 +36,7 @@ def hostile(analysis_apt):
     a["document"]["title"] = 'Report <script>alert("t")</script> | " onmouseover="alert(2)'
     a["techniques"][0]["evidence"].insert(0, Evidence(text=HOSTILE_EVIDENCE, start=0, end=10, score=1.0))
     a["attribution"][0]["explanation"]["summary"] = "<b>bold</b> | `x` " + HOSTILE_EVIDENCE
-    a["attribution"][0]["explanation"]["victimology"] = "# heading\n- list | cell"
+    a["attribution"][0]["explanation"]["named_claim"] = "# heading\n- list | cell"
     a["iocs"].append(Indicator(type="url", value="https://evil.example/<script>", defanged=""))
     return Analysis.model_validate(a)
 
@@ -252,9 +252,8 @@ def test_brief_and_advisory_lead_with_the_reports_own_attribution(kb, analysis_a
         sponsor="Ministry of State Security (China)",
         confidence="moderate",
     )
-    top = top.model_copy(
-        update={"explanation": {**top.explanation, "behavioural_rank": 2, "groups_ranked": 152}}
-    )
+    explained = top.explanation.model_copy(update={"behavioural_rank": 2, "groups_ranked": 152})
+    top = top.model_copy(update={"explanation": explained})
     analysis = analysis_apt.model_copy(
         update={"stated_attribution": stated, "attribution": [top, *analysis_apt.attribution[1:]]}
     )
@@ -267,13 +266,39 @@ def test_brief_and_advisory_lead_with_the_reports_own_attribution(kb, analysis_a
     assert ctx["summary"][-1].startswith("The report attributes") or lead in " ".join(ctx["summary"])
     assert build_brief_context(analysis, kb)["who_headline"] == lead
     # a stated actor the behaviour does not support is flagged for review
-    demoted = top.model_copy(update={"explanation": {**top.explanation, "behavioural_rank": 9}})
+    demoted_expl = top.explanation.model_copy(update={"behavioural_rank": 9})
+    demoted = top.model_copy(update={"explanation": demoted_expl})
     other = top.model_copy(update={"id": "G9999", "name": "Other"})
     assert "fits Other better than the stated actor" in behavioural_check(
         analysis.stated_attribution, [other, demoted, *analysis.attribution[1:]]
     )
-    gated = demoted.model_copy(update={"explanation": {**demoted.explanation, "gated_rank": 4}})
+    gated_expl = demoted.explanation.model_copy(update={"gated_rank": 4})
+    gated = demoted.model_copy(update={"explanation": gated_expl})
     # the nationality gate is shown, never hidden
     assert "ranks 9th of 152 groups, 4th among groups of the stated nationality" in behavioural_check(
         analysis.stated_attribution, [other, gated, *analysis.attribution[1:]]
     )
+
+
+def test_general_actions_come_from_data_and_are_plain_words():
+    from ttpmap.publish.brief import GENERAL_ACTIONS, plain
+
+    assert list(GENERAL_ACTIONS) == ["invest", "respond", "inform"]
+    for title, text in GENERAL_ACTIONS.values():
+        assert title and text.endswith(".")
+        # false positives for leaders: no ATT&CK IDs or field separators left in the wording
+        assert plain(text) == text and "|" not in text
+
+
+def test_plain_word_lists_come_from_data_and_name_real_attack_objects(kb):
+    from ttpmap.publish.brief import CONSEQUENCES, plain
+    from ttpmap.publish.wording import MITIGATIONS, STAGES, TECHNIQUES
+
+    assert set(STAGES) == {t.shortname for t in kb.tactics}
+    assert {tactic for tactic, _ in CONSEQUENCES} <= set(STAGES)
+    # false positives: a sub-technique or unknown ID would silently never be described
+    assert all(t in kb.techniques and "." not in t for t in TECHNIQUES)
+    assert set(MITIGATIONS) <= set(kb.mitigations)
+    texts = [*TECHNIQUES.values(), *(s for pair in STAGES.values() for s in pair)]
+    texts += [s for pair in MITIGATIONS.values() for s in pair] + [text for _, text in CONSEQUENCES]
+    assert all(t and plain(t) == t and "|" not in t for t in texts)  # no ATT&CK IDs for leaders

@@ -19,3 +19,9 @@ def lines(name: str) -> tuple[str, ...]:
 def words(name: str) -> frozenset[str]:
     """Every whitespace-separated word of ``data/<name>.txt``, lower-cased."""
     return frozenset(w.lower() for line in lines(name) for w in line.split())
+
+
+@cache
+def records(name: str) -> tuple[tuple[str, ...], ...]:
+    """The lines of ``data/<name>.txt`` split into fields at ``|`` (``key | value | value``), stripped."""
+    return tuple(tuple(f.strip() for f in line.split("|")) for line in lines(name))

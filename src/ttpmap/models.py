@@ -228,6 +228,102 @@ class StatedAttribution(_Model):
         return [g for g in self.groups if g.role == "responsible"]
 
 
+class TechniqueRef(_Model):
+    """A technique the report and a group share, weighted by how much it says about the group."""
+
+    id: str
+    name: str
+    weight: float
+    groups_using: int
+    via: list[str] = Field(default_factory=list)
+    """Where the group's record of it comes from: "group", "campaign C…" or "software S…"."""
+
+
+class RelatedTechnique(_Model):
+    """An observed sub-technique whose parent the group is recorded using through other variants."""
+
+    id: str
+    name: str
+    group_uses: list[str] = Field(default_factory=list)
+
+
+class SoftwareRef(_Model):
+    """Software the report and a group share."""
+
+    id: str
+    name: str
+    groups_using: int
+    system_utility: bool = False
+
+
+class AbsentTechnique(_Model):
+    """A technique characteristic of the group that the report does not show."""
+
+    id: str
+    name: str
+    groups_using: int
+
+
+class VictimologyOverlap(_Model):
+    """Targeting the report and the group's record have in common."""
+
+    sectors: list[str] = Field(default_factory=list)
+    countries: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+    origin: list[str] = Field(default_factory=list)
+
+
+class ClosestActivity(_Model):
+    """The group's recorded activity (its own procedures or a campaign) most like the report."""
+
+    id: str
+    name: str
+    similarity: float
+
+
+class Coverage(_Model):
+    """Observed techniques matched by the group's profile, out of those observed and those profiled."""
+
+    matched: int = 0
+    observed: int = 0
+    profile: int = 0
+
+
+class NationalityCheck(_Model):
+    """How a group's known country compares with the nationality the report states."""
+
+    stated: list[str]
+    group: str
+    consistent: bool
+
+
+class Explanation(_Model):
+    """Why a group is a candidate: shared and distinctive evidence, what is missing, and a summary."""
+
+    behavioural_rank: int = 0
+    probability: float = 0.0
+    shared_techniques: list[TechniqueRef] = Field(default_factory=list)
+    distinctive_techniques: list[str] = Field(default_factory=list)
+    related_techniques: list[RelatedTechnique] = Field(default_factory=list)
+    shared_software: list[SoftwareRef] = Field(default_factory=list)
+    shared_cves: list[str] = Field(default_factory=list)
+    victimology_overlap: VictimologyOverlap = Field(default_factory=VictimologyOverlap)
+    expected_not_observed: list[AbsentTechnique] = Field(default_factory=list)
+    closest_activity: ClosestActivity | None = None
+    coverage: Coverage = Field(default_factory=Coverage)
+    score_components: dict[str, float] = Field(default_factory=dict)
+    weak_evidence: bool = False
+    summary: str = ""
+    named_claim: str | None = None
+    """Set when the report names the group: whether its behaviour corroborates the claim."""
+    nationality_check: NationalityCheck | None = None
+    gated_groups: int = 0
+    """Groups set aside because their known country contradicts the stated nationality."""
+    groups_ranked: int = 0
+    gated_rank: int | None = None
+    """Rank among the groups left after the nationality gate (None when nothing was gated)."""
+
+
 class GroupCandidate(_Model):
     """A threat group whose tradecraft is consistent with the report."""
 
@@ -237,7 +333,7 @@ class GroupCandidate(_Model):
     score: float
     confidence: Literal["low", "moderate", "high"]
     named_in_text: bool = False
-    explanation: dict[str, Any] = Field(default_factory=dict)
+    explanation: Explanation = Field(default_factory=Explanation)
 
 
 class CampaignCandidate(_Model):

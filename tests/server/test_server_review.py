@@ -217,3 +217,10 @@ def test_pdf_downloads_are_pdfs_or_one_line_when_pango_is_missing(sqlite_workben
         pytest.skip(f"PDF rendering unavailable here: {r.json()['detail']}")
     assert r.status_code == 200 and r.content.startswith(b"%PDF-")
     assert r.headers["content-disposition"] == f'attachment; filename="report-{report}-brief.pdf"'
+
+
+def test_report_page_lists_each_candidates_typed_explanation(sqlite_workbench, report):
+    viewer, _ = sqlite_workbench.browser("viewer")
+    page = viewer.get(f"/reports/{report}").text
+    assert "behavioural_rank: 1" in page and "groups_ranked: 170" in page
+    assert "named_claim" in page and "gated_rank" not in page  # unset (None) fields are left out

@@ -7,7 +7,6 @@ tradecraft, never that the group did it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from ttpmap.attribute.profiles import GroupProfile, ProfileSet
 from ttpmap.attribute.rank import (
@@ -19,6 +18,16 @@ from ttpmap.attribute.rank import (
 )
 from ttpmap.extract.victimology import SECTOR_NAMES
 from ttpmap.kb import KnowledgeBase
+from ttpmap.models import (
+    AbsentTechnique,
+    ClosestActivity,
+    Coverage,
+    Explanation,
+    RelatedTechnique,
+    SoftwareRef,
+    TechniqueRef,
+    VictimologyOverlap,
+)
 
 DISTINCTIVE_SHARE = 0.1
 """A technique used by at most this share of groups is called distinctive."""
@@ -62,125 +71,119 @@ def explain_candidate(
     confidence: str,
     weak: bool = False,
     weights: RankWeights = DEFAULT_WEIGHTS,
-) -> dict[str, Any]:
+) -> Explanation:
     """Shared and distinctive evidence, victimology overlap, expected-but-absent behaviour, a summary."""
     n_groups = len(ps.profiles)
     parents = ps.parents.get(prof.id, {})
-    shared: list[dict[str, Any]] = []
-    families: list[dict[str, Any]] = []
+    shared: list[TechniqueRef] = []
+    families: list[RelatedTechnique] = []
     for tid, w in q.techniques.items():
         strength = prof.techniques.get(tid, 0.0)
         if strength:
-            used_by = ps.technique_groups.get(tid, 0)
             shared.append(
-                {
-                    "id": tid,
-                    "name": _name(kb, tid),
-                    "weight": round(w * strength * ps.technique_weight(tid), 3),
-                    "groups_using": used_by,
-                    "via": _via(kb, prof, prof.technique_sources.get(tid, ())),
-                }
+                TechniqueRef(
+                    id=tid,
+                    name=_name(kb, tid),
+                    weight=round(w * strength * ps.technique_weight(tid), 3),
+                    groups_using=ps.technique_groups.get(tid, 0),
+                    via=_via(kb, prof, prof.technique_sources.get(tid, ())),
+                )
             )
         elif tid.split(".", 1)[0] in parents:
             parent = tid.split(".", 1)[0]
             related = sorted(t for t in prof.techniques if t.split(".", 1)[0] == parent)
-            families.append({"id": tid, "name": _name(kb, tid), "group_uses": related})
-    shared.sort(key=lambda x: (-x["weight"], x["id"]))
-    distinctive = [s for s in shared if s["groups_using"] <= max(1, DISTINCTIVE_SHARE * n_groups)]
+            families.append(RelatedTechnique(id=tid, name=_name(kb, tid), group_uses=related))
+    shared.sort(key=lambda x: (-x.weight, x.id))
+    distinctive = [s for s in shared if s.groups_using <= max(1, DISTINCTIVE_SHARE * n_groups)]
 
     software = sorted(
         (
-            {
-                "id": s,
-                "name": _name(kb, s),
-                "groups_using": ps.software_groups.get(s, 0),
-                "system_utility": s in ps.utilities,
-            }
+            SoftwareRef(
+                id=s,
+                name=_name(kb, s),
+                groups_using=ps.software_groups.get(s, 0),
+                system_utility=s in ps.utilities,
+            )
             for s in q.software
             if s in prof.software
         ),
         # built-in utilities last: sharing them says little
-        key=lambda x: (x["system_utility"], x["groups_using"], x["id"]),
+        key=lambda x: (x.system_utility, x.groups_using, x.id),
     )
     cves = sorted(c for c in q.cves if c in prof.cves)
-    victims = {
-        "sectors": sorted(SECTOR_NAMES.get(s, s) for s in q.sectors if s in prof.sectors),
-        "countries": sorted(c for c in q.countries if c in prof.countries),
-        "regions": sorted(r for r in q.regions if r in prof.regions),
-        "origin": sorted(o for o in q.origin if o in prof.origin),
-    }
+    victims = VictimologyOverlap(
+        sectors=sorted(SECTOR_NAMES.get(s, s) for s in q.sectors if s in prof.sectors),
+        countries=sorted(c for c in q.countries if c in prof.countries),
+        regions=sorted(r for r in q.regions if r in prof.regions),
+        origin=sorted(o for o in q.origin if o in prof.origin),
+    )
     observed_parents = {t.split(".", 1)[0] for t in q.techniques}
     absent = [
-        {"id": tid, "name": _name(kb, tid), "groups_using": ps.technique_groups.get(tid, 0)}
+        AbsentTechnique(id=tid, name=_name(kb, tid), groups_using=ps.technique_groups.get(tid, 0))
         for tid, _ in ps.characteristic_techniques(prof.id, limit=20)
         if tid not in q.techniques and tid.split(".", 1)[0] not in observed_parents
     ][:5]
 
     qv = query_vector(q, ps)
-    closest: dict[str, Any] | None = None
+    closest: ClosestActivity | None = None
     for cluster in prof.clusters:
         sim = cluster_similarity(qv, cluster, ps)
-        if sim > 0 and (closest is None or sim > closest["similarity"]):
+        if sim > 0 and (closest is None or sim > closest.similarity):
             label = "its own recorded procedures" if cluster.id == prof.id else kb.campaigns[cluster.id].name
-            closest = {"id": cluster.id, "name": label, "similarity": round(sim, 3)}
+            closest = ClosestActivity(id=cluster.id, name=label, similarity=round(sim, 3))
 
     weighted = {k: round(getattr(weights, k) * v, 3) for k, v in components.items()}
-    matched = len(shared)
-    explanation: dict[str, Any] = {
-        "behavioural_rank": rank,
-        "probability": round(probability, 4),
-        "shared_techniques": shared,
-        "distinctive_techniques": [s["id"] for s in distinctive],
-        "related_techniques": families,
-        "shared_software": software,
-        "shared_cves": cves,
-        "victimology_overlap": victims,
-        "expected_not_observed": absent,
-        "closest_activity": closest,
-        "coverage": {"matched": matched, "observed": len(q.techniques), "profile": len(prof.techniques)},
-        "score_components": weighted,
-        "weak_evidence": weak,
-    }
-    explanation["summary"] = summary_sentence(prof, confidence, explanation, kb)
+    explanation = Explanation(
+        behavioural_rank=rank,
+        probability=round(probability, 4),
+        shared_techniques=shared,
+        distinctive_techniques=[s.id for s in distinctive],
+        related_techniques=families,
+        shared_software=software,
+        shared_cves=cves,
+        victimology_overlap=victims,
+        expected_not_observed=absent,
+        closest_activity=closest,
+        coverage=Coverage(matched=len(shared), observed=len(q.techniques), profile=len(prof.techniques)),
+        score_components=weighted,
+        weak_evidence=weak,
+    )
+    named_claim = None
     if prof.id in q.named_groups:
-        explanation["named_claim"] = (
-            f"The report names {prof.name}; its behaviour ranks this group #{rank} of {n_groups}"
-            + (
-                ", which corroborates the claim."
-                if rank <= 3
-                else ", so behaviour alone does not single it out."
-            )
+        verdict = "which corroborates the claim" if rank <= 3 else "so behaviour alone does not single it out"
+        named_claim = (
+            f"The report names {prof.name}; its behaviour ranks this group #{rank} of {n_groups}, {verdict}."
         )
-    return explanation
+    return explanation.model_copy(
+        update={"summary": summary_sentence(prof, confidence, explanation, kb), "named_claim": named_claim}
+    )
 
 
-def summary_sentence(prof: GroupProfile, confidence: str, expl: Mapping[str, Any], kb: KnowledgeBase) -> str:
+def summary_sentence(prof: GroupProfile, confidence: str, expl: Explanation, kb: KnowledgeBase) -> str:
     """One estimative sentence: consistency with a group's tradecraft and the main reasons."""
     reasons = []
-    names = [s["name"] for s in expl["shared_software"] if not s.get("system_utility")][:3]
+    names = [s.name for s in expl.shared_software if not s.system_utility][:3]
     if names:
         reasons.append(f"shared use of {_join(names)}")
-    distinctive = [s for s in expl["shared_techniques"] if s["id"] in expl["distinctive_techniques"]][:2]
+    distinctive = [s for s in expl.shared_techniques if s.id in expl.distinctive_techniques][:2]
     if distinctive:
-        parts = [f"{s['name']} ({s['id']}, recorded for {s['groups_using']} groups)" for s in distinctive]
+        parts = [f"{s.name} ({s.id}, recorded for {s.groups_using} groups)" for s in distinctive]
         reasons.append(f"uncommon techniques such as {_join(parts)}")
-    cov = expl["coverage"]
-    if cov["matched"] and not distinctive:
-        reasons.append(
-            f"{cov['matched']} of {cov['observed']} observed techniques in its recorded tradecraft"
-        )
-    if expl["shared_cves"]:
-        reasons.append(f"exploitation of {_join(expl['shared_cves'][:2])}")
-    v = expl["victimology_overlap"]
-    where = v["countries"] or v["regions"]
-    if v["sectors"] or where:
+    cov = expl.coverage
+    if cov.matched and not distinctive:
+        reasons.append(f"{cov.matched} of {cov.observed} observed techniques in its recorded tradecraft")
+    if expl.shared_cves:
+        reasons.append(f"exploitation of {_join(expl.shared_cves[:2])}")
+    v = expl.victimology_overlap
+    where = v.countries or v.regions
+    if v.sectors or where:
         bits = []
-        if v["sectors"]:
-            bits.append(_join([s.lower() for s in v["sectors"][:2]]) + " targets")
+        if v.sectors:
+            bits.append(_join([s.lower() for s in v.sectors[:2]]) + " targets")
         if where:
             bits.append("in " + _join(where[:2]))
         reasons.append("victimology (" + " ".join(bits) + ") matching its known targeting")
     lead = f"The observed activity is consistent with {prof.name} ({confidence} confidence)"
-    if expl.get("weak_evidence") or not reasons:
+    if expl.weak_evidence or not reasons:
         return lead + ", but the shared evidence is generic and does not single the group out."
     return f"{lead}: {_join(reasons[:3])}."

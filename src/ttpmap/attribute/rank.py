@@ -32,7 +32,7 @@ from ttpmap.attribute.textsim import name_table, terms
 from ttpmap.errors import UsageError
 from ttpmap.extract.victimology import region_of
 from ttpmap.kb import KnowledgeBase
-from ttpmap.models import CampaignCandidate, Findings, GroupCandidate, StatedAttribution
+from ttpmap.models import CampaignCandidate, Findings, GroupCandidate, NationalityCheck, StatedAttribution
 
 HIGH = 0.7
 """Calibrated probability from which a candidate is reported with high confidence."""
@@ -369,24 +369,24 @@ def _as_query(findings: Findings | AttributionQuery, kb: KnowledgeBase) -> Attri
 
 def nationality_check(
     group_id: str, stated: Iterable[str], countries: Mapping[str, str]
-) -> dict[str, object] | None:
+) -> NationalityCheck | None:
     """How a group's known country compares with the nationality the report states (None if either is
-    unknown): ``{"stated": [...], "group": country, "consistent": bool}``."""
+    unknown)."""
     said = sorted(set(stated))
     known = countries.get(group_id)
     if not said or not known:
         return None
-    return {"stated": said, "group": known, "consistent": known in said}
+    return NationalityCheck(stated=said, group=known, consistent=known in said)
 
 
 def gate_by_nationality(
     scored: Sequence[ScoredGroup], nationality: Iterable[str], countries: Mapping[str, str]
-) -> tuple[list[ScoredGroup], dict[str, dict[str, object] | None]]:
+) -> tuple[list[ScoredGroup], dict[str, NationalityCheck | None]]:
     """The groups whose known country does not contradict the stated nationality (order kept), and each
     group's :func:`nationality_check`."""
     said = list(nationality)
     checks = {s.id: nationality_check(s.id, said, countries) for s in scored}
-    eligible = [s for s in scored if (c := checks[s.id]) is None or c["consistent"]]
+    eligible = [s for s in scored if (c := checks[s.id]) is None or c.consistent]
     return eligible, checks
 
 
@@ -407,7 +407,7 @@ def rank_groups(
     A ranked shortlist with honest (calibrated, often low) confidence is returned whenever something
     distinctive is shared; it abstains (``[]``) only when the evidence shared with the best group is below
     ``MIN_EVIDENCE`` (nothing distinctive), unless ``include_weak``: then the raw ranking is returned with
-    ``explanation["weak_evidence"] = True``.
+    ``explanation.weak_evidence`` set.
     Groups the report names (or holds responsible in ``stated``) are appended after the top ones with
     their behavioural rank. When the report states the actor's nationality and ``group_countries`` knows
     a group's country, groups of another country are set aside (gated) before the top is chosen and
@@ -457,10 +457,14 @@ def rank_groups(
             weak=bool(weak),
             weights=weights,
         )
-        expl["nationality_check"] = checks[s.id]
-        expl["gated_groups"] = gated
-        expl["groups_ranked"] = len(scored)
-        expl["gated_rank"] = gated_rank.get(s.id) if gated else None
+        expl = expl.model_copy(
+            update={
+                "nationality_check": checks[s.id],
+                "gated_groups": gated,
+                "groups_ranked": len(scored),
+                "gated_rank": gated_rank.get(s.id) if gated else None,
+            }
+        )
         out.append(
             GroupCandidate(
                 id=s.id,

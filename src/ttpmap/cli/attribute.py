@@ -21,7 +21,7 @@ from ttpmap.cli.app import (
     app,
     out,
 )
-from ttpmap.cli.views import _label, mitigation_table
+from ttpmap.cli.views import mitigation_table
 from ttpmap.errors import UsageError
 from ttpmap.models import AttributionReport, MitigationReport
 
@@ -91,12 +91,15 @@ def attribute(
     t.add_column("Confidence")
     t.add_column("Explanation", max_width=90, overflow="fold")
     for i, g in enumerate(groups, 1):
-        ex = g.explanation if isinstance(g.explanation, dict) else {}
-        parts = [str(ex.get("summary", ""))]
-        for key in ("shared_software", "distinctive_techniques", "shared_cves"):
-            vals = ex.get(key)
+        ex = g.explanation
+        parts = [ex.summary]
+        for key, vals in (
+            ("shared software", [f"{s.id} {s.name}" if s.name != s.id else s.id for s in ex.shared_software]),
+            ("distinctive techniques", ex.distinctive_techniques),
+            ("shared cves", ex.shared_cves),
+        ):
             if vals:
-                parts.append(f"{key.replace('_', ' ')}: " + ", ".join(_label(v) for v in vals[:6]))
+                parts.append(f"{key}: " + ", ".join(vals[:6]))
         t.add_row(
             str(i),
             escape(f"{g.name} ({g.id})"),

@@ -74,7 +74,7 @@ def render_summary(a: Any) -> None:
         t.add_column("Named")
         t.add_column("Why", max_width=80, overflow="fold")
         for g in a.attribution:
-            why = str(g.explanation.get("summary", "")) if isinstance(g.explanation, dict) else ""
+            why = g.explanation.summary
             t.add_row(
                 escape(f"{g.name} ({g.id})"),
                 f"{g.score:.2f}",

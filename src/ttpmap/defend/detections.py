@@ -4,42 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ttpmap import lexicon
 from ttpmap.defend.coverage import candidate_sets, greedy_cover, technique_weights
 from ttpmap.kb import DataComponent, KnowledgeBase
 from ttpmap.models import DetectionResult, TechniqueResult
 
-# ATT&CK before v18 names data sources but not the logs behind them: these are the usual places to
-# look, so that an analyst has a concrete starting point. Bundles with log sources (v18+) win.
+# ATT&CK before v18 names data sources but not the logs behind them: the usual places to look
+# (data/defend/typical_logs.txt). Bundles with log sources (v18+) win.
 TYPICAL_LOGS: dict[str, tuple[str, ...]] = {
-    "Process": ("Sysmon Event ID 1 / Windows Security 4688 (process creation)", "EDR process telemetry"),
-    "Command": (
-        "PowerShell Script Block Logging (Event ID 4104)",
-        "command lines in process creation events",
-    ),
-    "File": ("Sysmon Event ID 11 (file create)", "file integrity monitoring on sensitive directories"),
-    "Windows Registry": (
-        "Sysmon Event IDs 12-14 (registry)",
-        "Windows Security 4657 (registry value changed)",
-    ),
-    "Network Traffic": ("firewall and proxy logs", "NetFlow / Zeek connection logs", "IDS alerts"),
-    "Logon Session": ("Windows Security 4624 / 4625 / 4648 (logons)", "RDP session logs (Event ID 1149)"),
-    "User Account": ("Windows Security 4720-4738 (account changes)", "identity provider sign-in logs"),
-    "Application Log": ("web server logs (IIS, Apache, nginx)", "application and mail server logs"),
-    "Scheduled Job": ("Windows Security 4698 (scheduled task created)", "Task Scheduler Operational log"),
-    "Service": ("System Event ID 7045 (service installed)", "Windows Security 4697"),
-    "Script": ("PowerShell Script Block Logging (Event ID 4104)", "AMSI telemetry"),
-    "Module": ("Sysmon Event ID 7 (image load)",),
-    "Active Directory": ("Windows Security 4662 / 5136 (directory service access and changes)",),
-    "Cloud Service": ("cloud provider audit logs",),
-    "Drive": ("Windows Security 4663 (object access) on removable media",),
-    "Firmware": ("firmware integrity checks",),
-    "Group": ("Windows Security 4728 / 4732 / 4756 (group membership changes)",),
-    "Network Share": ("Windows Security 5140 / 5145 (network share access)",),
-    "Named Pipe": ("Sysmon Event IDs 17-18 (pipe events)",),
-    "Internet Scan": ("external attack-surface scans of your own address space",),
-    "Domain Name": ("passive DNS and domain registration records",),
-    "Certificate": ("certificate transparency logs",),
-    "WMI": ("WMI-Activity Operational log", "Sysmon Event IDs 19-21 (WMI)"),
+    source: tuple(logs) for source, *logs in lexicon.records("defend/typical_logs")
 }
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ttpmap import lexicon
 from ttpmap.defend.coverage import candidate_sets, greedy_cover, technique_weights
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import MitigationResult, TechniqueResult
 
 # Catch-all categories rather than controls: kept in the ranking, but their gain counts a quarter when
 # choosing, so that e.g. "Pre-compromise" (everything before initial access) never leads the list.
-GENERIC_MITIGATIONS = {"M1055": 0.25, "M1056": 0.25}
+GENERIC_MITIGATIONS = {m: float(p) for m, p in lexicon.records("defend/generic_mitigations")}
 
 
 def rank_mitigations(

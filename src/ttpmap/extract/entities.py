@@ -14,8 +14,8 @@ import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 
+from ttpmap import lexicon
 from ttpmap.extract.attack_ids import other_id_mentions
 from ttpmap.extract.cves import find_cves
 from ttpmap.kb import KnowledgeBase
@@ -39,28 +39,17 @@ def _words(text: str) -> frozenset[str]:
 _EXECUTABLE_EXTS = frozenset(
     ["exe", "dll", "ps1", "bat", "cmd", "vbs", "js", "sys", "bin", "elf", "sh", "py"]
 )
-_SOFTWARE_WORDS = _words(
-    "tool tools utility utilities malware command commands binary binaries backdoor backdoors trojan rat"
-    " rats implant implants loader loaders ransomware payload payloads dropper droppers downloader"
-    " downloaders stealer infostealer framework botnet worm wiper rootkit bootkit webshell software program"
-    " executable exe variant variants family families sample samples keylogger spyware miner module plugin"
-    " cli"
-)
-_GROUP_WORDS = _words("group groups actor actors apt team gang crew cluster operators operator hackers unit")
-_CAMPAIGN_WORDS = _words("campaign campaigns operation")
+_SOFTWARE_WORDS = lexicon.words("entities/software_cues")
+_GROUP_WORDS = lexicon.words("entities/group_cues")
+_CAMPAIGN_WORDS = lexicon.words("entities/campaign_cues")
 _KEYWORDS = {"software": _SOFTWARE_WORDS, "groups": _GROUP_WORDS, "campaigns": _CAMPAIGN_WORDS}
 _SKIP_BEFORE = _words("the a an called named dubbed known as its their this")
 _DETERMINERS = _words("the a an this its their our")
 _NOT_A_TOOL_AFTER = _words("line lines prompt prompts interpreter")
 # Sub-commands that make a bare utility name a command line ("net user", "reg add").
 _SUBCOMMANDS = {
-    "net": _words(
-        "user users group localgroup view use share start stop accounts session sessions time config file"
-        " computer"
-    ),
-    "reg": _words("add query delete save export import load unload copy compare restore"),
-    "route": _words("print add delete change"),
-    "netsh": _words("advfirewall firewall interface wlan portproxy http winsock"),
+    name.strip(): frozenset(rest.split())
+    for name, _, rest in (line.partition(":") for line in lexicon.lines("entities/subcommands"))
 }
 _SWITCH = re.compile(r"[ \t]+(?:/[A-Za-z?]|--?[A-Za-z])")
 # "at \\host 13:00 ...", "at 13:00 /every:M cmd.exe": a bare time is a timestamp ("at 02:14 local")
@@ -78,8 +67,7 @@ _MINOR_WORDS = _words("a an and as at by for from in of on or the to via with")
 @lru_cache(maxsize=1)
 def _word_lists() -> tuple[frozenset[str], frozenset[str]]:
     """(everyday words in lower case, proper nouns as written) from ``data/common_words.txt``."""
-    text = resources.files("ttpmap").joinpath("data", "common_words.txt").read_text(encoding="utf-8")
-    words = [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
+    words = lexicon.lines("common_words")
     return frozenset(w for w in words if w.islower()), frozenset(w for w in words if not w.islower())
 
 

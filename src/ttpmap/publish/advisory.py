@@ -10,7 +10,7 @@ from typing import Any
 from ttpmap import __version__
 from ttpmap.defang import defang_text
 from ttpmap.kb import KnowledgeBase
-from ttpmap.models import Analysis, GroupCandidate, IocType
+from ttpmap.models import Analysis, Explanation, GroupCandidate, IocType
 from ttpmap.publish.context import (
     attack_version,
     best_evidence,
@@ -33,14 +33,6 @@ QUOTE_CHARS = 420
 QUOTES_PER_TECHNIQUE = 2
 ADVICE_PER_MITIGATION = 3
 _TECHNIQUE_ID = re.compile(r"^T\d{4}(?:\.\d{3})?$")
-EXPLANATION_LABELS = {
-    "shared_techniques": "Shared techniques",
-    "distinctive_techniques": "Distinctive techniques",
-    "shared_software": "Shared software",
-    "shared_cves": "Shared vulnerabilities",
-    "victimology": "Victimology",
-    "absent": "Expected but not observed",
-}
 KEY_TACTICS = (
     "initial-access",
     "persistence",
@@ -73,6 +65,33 @@ def describe(value: Any, kb: KnowledgeBase | None) -> str:
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value)
+
+
+def explanation_facts(ex: Explanation, kb: KnowledgeBase | None) -> list[tuple[str, str]]:
+    """(caption, text) pairs for the evidence behind an attribution candidate, empty ones left out."""
+    check = ex.nationality_check
+    rank = f"{ex.behavioural_rank} of {ex.groups_ranked} groups" if ex.groups_ranked else ""
+    if rank and ex.gated_rank and ex.gated_rank != ex.behavioural_rank:
+        rank += f" ({ex.gated_rank} among groups of the stated nationality)"
+    facts = [
+        ("Shared techniques", describe([t.id for t in ex.shared_techniques], kb)),
+        ("Distinctive techniques", describe(ex.distinctive_techniques, kb)),
+        ("Shared software", describe([s.model_dump() for s in ex.shared_software], kb)),
+        ("Shared vulnerabilities", describe(ex.shared_cves, kb)),
+        ("Victimology", describe(ex.victimology_overlap.model_dump(), kb)),
+        ("Closest activity", describe(ex.closest_activity.model_dump(), kb) if ex.closest_activity else ""),
+        ("Expected but not observed", describe([t.id for t in ex.expected_not_observed], kb)),
+        ("Behavioural rank", rank),
+        ("Named in the report", ex.named_claim or ""),
+        (
+            "Nationality",
+            f"the report states {', '.join(check.stated)}; the group is recorded as {check.group}"
+            + ("" if check.consistent else " (inconsistent)")
+            if check
+            else "",
+        ),
+    ]
+    return [(caption, text) for caption, text in facts if text]
 
 
 def group_label(candidate: GroupCandidate) -> str:
@@ -125,7 +144,7 @@ def stated_context(analysis: Analysis) -> dict[str, Any] | None:
         facts.append(("Stated motivation", ", ".join(sa.motivation)))
     if sa.active_since:
         facts.append(("Active since", str(sa.active_since)))
-    gated = max((int(c.explanation.get("gated_groups", 0) or 0) for c in analysis.attribution), default=0)
+    gated = max((c.explanation.gated_groups for c in analysis.attribution), default=0)
     if gated and sa.nationality:
         facts.append(
             (
@@ -211,17 +230,7 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
     stated = stated_context(analysis)
     candidates = []
     for g in analysis.attribution:
-        facts = [
-            (caption, describe(g.explanation.get(key), kb))
-            for key, caption in EXPLANATION_LABELS.items()
-            if describe(g.explanation.get(key), kb)
-        ]
-        known = set(EXPLANATION_LABELS) | {"summary"}
-        facts += [
-            (key.replace("_", " ").capitalize(), describe(v, kb))
-            for key, v in g.explanation.items()
-            if key not in known and describe(v, kb)
-        ]
+        facts = explanation_facts(g.explanation, kb)
         candidates.append(
             {
                 "id": g.id,
@@ -232,7 +241,7 @@ def build_context(analysis: Analysis, kb: KnowledgeBase | None) -> dict[str, Any
                 "score": f"{g.score:.2f}",
                 "named": g.named_in_text,
                 "assessment": assessment(g),
-                "summary": one_line(str(g.explanation.get("summary", ""))),
+                "summary": one_line(g.explanation.summary),
                 "facts": facts,
             }
         )

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ttpmap import __version__
+from ttpmap import __version__, lexicon
 from ttpmap.kb import KnowledgeBase
 from ttpmap.models import Analysis
 from ttpmap.publish.context import created, display_title, ordered_tactics, tactics_of
@@ -38,49 +38,14 @@ LEADER_STAGES = (
     "command-and-control",
 )
 
-# What the observed stages mean for the organisation, most serious first.
-CONSEQUENCES: tuple[tuple[str, str], ...] = (
-    ("impact", "Day-to-day operations may be disrupted: systems or data were damaged, locked or destroyed."),
-    (
-        "exfiltration",
-        "Sensitive information was probably copied out of the organisation. Assume that anything stored on "
-        "the affected systems, including email, may now be in the attacker's hands.",
-    ),
-    (
-        "credential-access",
-        "Passwords were stolen, so the attacker could come back with genuine accounts until every affected "
-        "password has been changed.",
-    ),
-    (
-        "persistence",
-        "The attacker set up hidden ways back in. Affected systems must be checked and cleaned before they "
-        "can be trusted again.",
-    ),
-    (
-        "lateral-movement",
-        "The attacker spread beyond the first system, so the incident is not limited to a single machine.",
-    ),
-    ("defense-evasion", "The attacker worked to stay hidden, so the full extent may not be known yet."),
-    ("collection", "The attacker gathered and packaged business information of interest to them."),
+# What the observed stages mean for the organisation, most serious first (data/publish/consequences.txt).
+CONSEQUENCES: tuple[tuple[str, str], ...] = tuple(
+    (tactic, text) for tactic, text in lexicon.records("publish/consequences")
 )
 MAX_CONSEQUENCES = 4
 
-GENERAL_ACTIONS = {
-    "invest": (
-        "Invest in the fixes",
-        "Fund the controls above this year and track them to completion as a business risk with a named "
-        "owner, not only as an IT task.",
-    ),
-    "respond": (
-        "Test the incident response plan",
-        "Check that the plan covers a long, quiet intrusion like this one: who decides, who must be told "
-        "(customers, regulators, partners), and how systems are restored. Rehearse it at least once a year.",
-    ),
-    "inform": (
-        "Stay informed",
-        "Join your sector's information-sharing group, make sure the security team receives government "
-        "alerts, and ask for a short threat briefing every quarter.",
-    ),
+GENERAL_ACTIONS: dict[str, tuple[str, str]] = {
+    key: (title, text) for key, title, text in lexicon.records("publish/general_actions")
 }
 
 
@@ -132,7 +97,7 @@ def _who(analysis: Analysis) -> tuple[str, str]:
             f"{check} The check was produced automatically and must be confirmed by an analyst before it "
             "is repeated outside the organisation."
         )
-    if not analysis.attribution or analysis.attribution[0].explanation.get("weak_evidence"):
+    if not analysis.attribution or analysis.attribution[0].explanation.weak_evidence:
         return (
             "We cannot say who is responsible.",
             "The report does not contain enough distinctive detail to link the activity to a known group.",

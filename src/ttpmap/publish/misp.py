@@ -155,7 +155,7 @@ def to_event(
         if CONFIDENCE_ORDER[g.confidence] >= threshold:
             for tag in tags:
                 event.add_tag(tag)
-        summary = one_line(str(g.explanation.get("summary", "")))
+        summary = one_line(g.explanation.summary)
         judgement = f"{likelihood(g.score)[1]}, {g.confidence} confidence, score {g.score:.2f}"
         add(
             "threat-actor",

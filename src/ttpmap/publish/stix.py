@@ -267,7 +267,7 @@ def to_bundle(analysis: Analysis, kb: KnowledgeBase | None = None) -> stix2.Bund
             external_references=[_attack_ref(g.id, group.url if group else "")],
             **({"aliases": aliases} if aliases else {}),
         )
-        summary = one_line(str(g.explanation.get("summary", "")))
+        summary = one_line(g.explanation.summary)
         phrase = likelihood(g.score)[1]
         b.relate(
             campaign,
