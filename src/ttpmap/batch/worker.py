@@ -28,7 +28,7 @@ class Outcome:
 
 
 class AnalysisPlugin(WorkerPlugin):
-    """Loads the ATT&CK KB and technique model when a worker starts; tasks reuse them."""
+    """Loads the ATT&CK KB, technique model and Attributor when a worker starts; tasks reuse them."""
 
     name = PLUGIN
 
@@ -39,13 +39,16 @@ class AnalysisPlugin(WorkerPlugin):
         self.options, self.techniques = options, techniques
         self.kb: Any = None
         self.model: Any = None
+        self.attributor: Any = None
 
     def setup(self, worker: Any) -> None:
         """Load once per worker process (a restarted worker loads again)."""
         from ttpmap.kb import load_kb
         from ttpmap.learn.artifacts import load_model, load_or_train
+        from ttpmap.pipeline import default_attributor
 
         self.kb = load_kb(self.attack, self.domain)
+        self.attributor = default_attributor(self.kb)
         if self.techniques:
             self.model = load_model(self.model_name) if self.model_name else load_or_train(self.kb)
 
@@ -61,7 +64,7 @@ def analyse_bytes(source: str, sha256: str, data: bytes) -> Outcome:
     start = perf_counter()
     try:
         doc = load(source, data=data, limits=plugin.options.limits)
-        analysis = analyze_document(doc, plugin.kb, plugin.model, plugin.options)
+        analysis = analyze_document(doc, plugin.kb, plugin.model, plugin.options, plugin.attributor)
     except TtpmapError as exc:
         return Outcome(source, sha256, error=str(exc), worker_pid=os.getpid())
     except Exception as exc:  # an unexpected bug must not stop the batch; it is recorded per document

@@ -35,6 +35,7 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._stop = threading.Event()
         self._kb: Any = None
+        self._attributor: Any = None
         self._models: dict[str, Any] = {}
 
     @property
@@ -44,6 +45,15 @@ class Worker:
 
             self._kb = load_kb(self.attack, self.domain)
         return self._kb
+
+    @property
+    def attributor(self) -> Any:
+        """The KB's fitted Attributor, loaded once per process (not once per job)."""
+        if self._attributor is None:
+            from ttpmap.pipeline import default_attributor
+
+            self._attributor = default_attributor(self.kb)
+        return self._attributor
 
     def model(self, name: str) -> Any:
         """A model version, loaded once per process."""
@@ -134,7 +144,7 @@ class Worker:
             doc = ingest(
                 job.filename or "upload", data=jobs.payload(self.store, job.id), limits=options.limits
             )
-        analysis = analyze_document(doc, self.kb, model, options)
+        analysis = analyze_document(doc, self.kb, model, options, self.attributor)
         save_analysis(
             self.store,
             analysis,
